@@ -1,0 +1,1 @@
+"""Real implementations of the service seams: database, providers, hashing, rate limits."""

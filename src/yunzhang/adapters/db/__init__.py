@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 storage: engine, tables and mapping, repositories, unit of work, migrations."""

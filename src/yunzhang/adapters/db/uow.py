@@ -1,0 +1,129 @@
+"""The SQLAlchemy unit of work: one session, one transaction, audit events chained at commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from yunzhang.adapters.db import tables
+from yunzhang.adapters.db.repositories import (
+    SqlAuditReader,
+    SqlEnterprises,
+    SqlOutbox,
+    SqlPersons,
+    SqlSessions,
+    SqlSmsCodes,
+)
+from yunzhang.domain.audit import GENESIS_HASH, AuditEvent, AuditRecord, event_hash
+from yunzhang.errors import Conflict, DatabaseNotReady
+from yunzhang.services.ports import Clock
+
+
+class SqlAuditLog:
+    def __init__(self, session: Session) -> None:
+        self._reader = SqlAuditReader(session)
+        self.pending: list[AuditRecord] = []
+
+    def record(self, record: AuditRecord) -> None:
+        self.pending.append(record)
+
+    def events(self, *, batch: int = 1000) -> Iterator[AuditEvent]:
+        return self._reader.events(batch=batch)
+
+    def head(self) -> tuple[int, str]:
+        return self._reader.head()
+
+    def recent(self, *, limit: int, subject: str | None = None) -> list[AuditEvent]:
+        return self._reader.recent(limit=limit, subject=subject)
+
+
+class SqlUnitOfWork:
+    def __init__(self, session_factory: sessionmaker[Session], clock: Clock, request_id: str) -> None:
+        self._factory = session_factory
+        self._clock = clock
+        self._request_id = request_id
+
+    def __enter__(self) -> Self:
+        self.session = self._factory()
+        self.persons = SqlPersons(self.session)
+        self.enterprises = SqlEnterprises(self.session)
+        self.sms_codes = SqlSmsCodes(self.session)
+        self.outbox = SqlOutbox(self.session)
+        self.sessions = SqlSessions(self.session)
+        self.audit = SqlAuditLog(self.session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        try:
+            self.session.flush()
+            self._append_audit()
+            self.session.commit()
+        except IntegrityError as err:
+            self.session.rollback()
+            raise Conflict(
+                "the change conflicts with data written at the same time; try again",
+                code="db.conflict",
+            ) from err
+        except OperationalError as err:
+            self.session.rollback()
+            raise DatabaseNotReady("the database did not accept the change", code="db.unavailable") from err
+
+    def rollback(self) -> None:
+        self.audit.pending.clear()
+        self.session.rollback()
+
+    def _append_audit(self) -> None:
+        if not self.audit.pending:
+            return
+        head = tables.audit_head
+        row = self.session.execute(
+            select(head.c.seq, head.c.hash).where(head.c.id == 1).with_for_update()
+        ).first()
+        if row is None:
+            seq, prev = 0, GENESIS_HASH
+            self.session.execute(insert(head).values(id=1, seq=0, hash=GENESIS_HASH))
+        else:
+            seq, prev = int(row.seq), str(row.hash)
+        at = self._clock.now()
+        for record in self.audit.pending:
+            seq += 1
+            fields = dict(
+                at=at,
+                actor=record.actor,
+                action=record.action.value,
+                subject=record.subject,
+                outcome=record.outcome.value,
+                request_id=self._request_id,
+                details=record.details,
+                prev_hash=prev,
+            )
+            digest = event_hash(**fields)  # type: ignore[arg-type]
+            self.session.execute(insert(tables.audit_events).values(seq=seq, hash=digest, **fields))
+            prev = digest
+        self.session.execute(update(head).where(head.c.id == 1).values(seq=seq, hash=prev))
+        self.audit.pending.clear()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, session_factory: sessionmaker[Session], clock: Clock) -> None:
+        self.session_factory = session_factory
+        self.clock = clock
+
+    def __call__(self, *, request_id: str = "-") -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.session_factory, self.clock, request_id)

@@ -1,0 +1,106 @@
+"""Composition root: builds the real adapters chosen by the settings, once, and hands them down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from yunzhang.adapters.clock import SystemClock
+from yunzhang.adapters.crypto import Argon2PasswordHasher, HmacKeyring
+from yunzhang.adapters.db.engine import make_engine
+from yunzhang.adapters.db.tables import map_domain
+from yunzhang.adapters.db.uow import SqlUnitOfWorkFactory
+from yunzhang.adapters.identity import (
+    DevIdentityVerifier,
+    DevLivenessChecker,
+    HttpIdentityVerifier,
+    HttpLivenessChecker,
+)
+from yunzhang.adapters.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from yunzhang.adapters.sms import DevSmsSender, HttpSmsSender
+from yunzhang.config import Settings
+from yunzhang.services.ports import (
+    Clock,
+    IdentityVerifier,
+    Keyring,
+    LivenessChecker,
+    PasswordHasher,
+    RateLimiter,
+    SmsSender,
+    UnitOfWorkFactory,
+)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    uow: UnitOfWorkFactory
+    clock: Clock
+    keyring: Keyring
+    passwords: PasswordHasher
+    limiter: RateLimiter
+    sms: SmsSender
+    identity: IdentityVerifier
+    liveness: LivenessChecker
+    dummy_password_hash: str = field(default="", repr=False)
+
+
+def build_container(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+    clock: Clock | None = None,
+    passwords: PasswordHasher | None = None,
+    limiter: RateLimiter | None = None,
+) -> Container:
+    """Everything a process needs. Tests pass their own engine/session factory (bound to a
+    SAVEPOINT-wrapped connection) and a FixedClock; all else comes from the settings."""
+    map_domain()
+    if engine is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.effective_database_url)
+    factory = session_factory or sessionmaker(bind=engine, expire_on_commit=False)
+    clock = clock or SystemClock()
+    timeout = settings.provider_timeout_seconds
+    sms: SmsSender
+    identity: IdentityVerifier
+    liveness: LivenessChecker
+    if settings.sms_sender == "http":
+        sms = HttpSmsSender(settings.sms_http_url, settings.sms_http_token.get_secret_value(),
+                            timeout=timeout)
+    else:
+        sms = DevSmsSender()
+    if settings.identity_verifier == "http":
+        identity = HttpIdentityVerifier(settings.identity_http_url,
+                                        settings.identity_http_token.get_secret_value(),
+                                        timeout=timeout)
+    else:
+        identity = DevIdentityVerifier()
+    if settings.liveness_checker == "http":
+        liveness = HttpLivenessChecker(settings.liveness_http_url,
+                                       settings.liveness_http_token.get_secret_value(),
+                                       timeout=timeout)
+    else:
+        liveness = DevLivenessChecker()
+    if limiter is None:
+        limiter = (RedisRateLimiter(settings.redis_url) if settings.rate_limit_backend == "redis"
+                   else MemoryRateLimiter())
+    passwords = passwords or Argon2PasswordHasher()
+    return Container(
+        settings=settings,
+        engine=engine,
+        uow=SqlUnitOfWorkFactory(factory, clock),
+        clock=clock,
+        keyring=HmacKeyring(settings.secret_key.get_secret_value().encode(),
+                            settings.pii_key.get_secret_value().encode()),
+        passwords=passwords,
+        limiter=limiter,
+        sms=sms,
+        identity=identity,
+        liveness=liveness,
+        dummy_password_hash=passwords.hash("yunzhang-timing-equalizer"),
+    )

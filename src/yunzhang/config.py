@@ -1,0 +1,141 @@
+"""Settings: one pydantic-settings class, read from ``YUNZHANG_*`` variables, built once at start."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from yunzhang.errors import ConfigurationError
+
+# Development defaults. They are refused outside development mode (see _refuse_dev_defaults).
+DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"
+DEV_PII_KEY = "dev-only-pii-key-not-for-production"
+DEV_ADMIN_TOKEN = "dev-admin-token"
+
+Mode = Literal["development", "production"]
+Provider = Literal["dev", "http"]
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Every field is documented in docs/configuration.md."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="YUNZHANG_", env_file=None, extra="ignore", frozen=True
+    )
+
+    env: Mode = "production"
+    data_dir: Path = Path("var")
+    database_url: str = ""  # empty: SQLite file yunzhang.db in data_dir
+    region_code: str = Field(default="310000", description="GB/T 2260 code of the deployment")
+    public_url: str = "http://127.0.0.1:8000"
+
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    pii_key: SecretStr = SecretStr(DEV_PII_KEY)
+    admin_token: SecretStr = SecretStr(DEV_ADMIN_TOKEN)
+
+    # Limits
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_import_bytes: int = Field(default=20 * 1_048_576, ge=1024)
+    max_import_rows: int = Field(default=100_000, ge=1)
+    max_license_admins: int = Field(default=5, ge=1)
+    sms_code_ttl_seconds: int = Field(default=300, ge=30)
+    sms_code_max_attempts: int = Field(default=5, ge=1)
+    sms_resend_seconds: int = Field(default=60, ge=0)
+    sms_per_phone_per_hour: int = Field(default=5, ge=1)
+    sms_per_ip_per_hour: int = Field(default=30, ge=1)
+    login_per_phone_per_15min: int = Field(default=10, ge=1)
+    login_per_ip_per_15min: int = Field(default=50, ge=1)
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_max_hours: int = Field(default=12, ge=1)
+    password_min_length: int = Field(default=8, ge=6)
+
+    # Providers
+    sms_sender: Provider = "dev"
+    sms_http_url: str = ""
+    sms_http_token: SecretStr = SecretStr("")
+    identity_verifier: Provider = "dev"
+    identity_http_url: str = ""
+    identity_http_token: SecretStr = SecretStr("")
+    liveness_checker: Provider = "dev"
+    liveness_http_url: str = ""
+    liveness_http_token: SecretStr = SecretStr("")
+    provider_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    rate_limit_backend: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    outbox_max_attempts: int = Field(default=6, ge=1)
+    outbox_poll_seconds: float = Field(default=2.0, gt=0)
+
+    log_level: str = "INFO"
+
+    @field_validator("region_code")
+    @classmethod
+    def _six_digits(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{6}", value):
+            raise ValueError("must be a six-digit GB/T 2260 region code, e.g. 310000")
+        return value
+
+    @property
+    def development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'yunzhang.db').as_posix()}"
+
+    @model_validator(mode="after")
+    def _refuse_dev_defaults(self) -> Settings:
+        if self.development:
+            return self
+        for name, dev_value in (
+            ("secret_key", DEV_SECRET_KEY),
+            ("pii_key", DEV_PII_KEY),
+            ("admin_token", DEV_ADMIN_TOKEN),
+        ):
+            value: SecretStr = getattr(self, name)
+            if value.get_secret_value() == dev_value:
+                raise ValueError(
+                    f"YUNZHANG_{name.upper()} still has its development default; set it to a "
+                    f"random value of at least 32 characters, or set YUNZHANG_ENV=development"
+                )
+            if len(value.get_secret_value()) < 32:
+                raise ValueError(f"YUNZHANG_{name.upper()} must be at least 32 characters long")
+        for name in ("sms_sender", "identity_verifier", "liveness_checker"):
+            if getattr(self, name) == "dev":
+                raise ValueError(
+                    f"YUNZHANG_{name.upper()}=dev is for development only; set it to http and "
+                    f"configure YUNZHANG_{name.split('_')[0].upper()}_HTTP_URL"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _http_providers_need_urls(self) -> Settings:
+        for kind, url_field in (
+            ("sms_sender", "sms_http_url"),
+            ("identity_verifier", "identity_http_url"),
+            ("liveness_checker", "liveness_http_url"),
+        ):
+            if getattr(self, kind) == "http" and not getattr(self, url_field):
+                raise ValueError(
+                    f"YUNZHANG_{kind.upper()}=http needs YUNZHANG_{url_field.upper()}"
+                )
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, turning validation errors into one clear message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        setting = f"YUNZHANG_{where.upper()}: " if where else ""
+        raise ConfigurationError(f"{setting}{message}", code="config.invalid") from None

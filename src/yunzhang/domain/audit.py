@@ -1,0 +1,174 @@
+"""Audit events and their hash chain: each event commits to the one before it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditTag(StrEnum):
+    """What happened, shaped ``subject:action``."""
+
+    PERSON_REGISTER = "person:register"
+    PERSON_LOGIN = "person:login"
+    PERSON_LOGOUT = "person:logout"
+    PERSON_VERIFY = "person:verify"
+    PERSON_LIVENESS = "person:liveness"
+    SMS_CODE_SEND = "sms_code:send"
+    SMS_CODE_FAIL = "sms_code:fail"
+    ENTERPRISE_CREATE = "enterprise:create"
+    ENTERPRISE_UPDATE = "enterprise:update"
+    ENTERPRISE_IMPORT = "enterprise:import"
+    ENTERPRISE_SET_STATUS = "enterprise:set_status"
+    OUTBOX_DELIVER = "outbox:deliver"
+    OUTBOX_GIVE_UP = "outbox:give_up"
+    DEMO_SEED = "demo:seed"
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"
+    DENIED = "denied"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """An event as a use case records it; the unit of work chains it at commit."""
+
+    action: AuditTag
+    actor: str
+    subject: str
+    outcome: Outcome = Outcome.SUCCESS
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class AuditEvent:
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    outcome: str
+    request_id: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+def _utc_text(at: datetime) -> str:
+    # SQLite hands datetimes back without a zone; the chain hashes a zone-free UTC text either way.
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    return at.isoformat(timespec="microseconds")
+
+
+def event_hash(
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    outcome: str,
+    request_id: str,
+    details: dict[str, Any],
+    prev_hash: str,
+) -> str:
+    """SHA-256 over a canonical JSON of the event and its predecessor's hash.
+
+    The sequence number is left out on purpose: an event's place is fixed by ``prev_hash`` alone,
+    so a verifier can tell an event moved to another place (reordered) from one whose content
+    changed.
+    """
+    canonical = json.dumps(
+        [_utc_text(at), actor, action, subject, outcome, request_id, details, prev_hash],
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def hash_of(event: AuditEvent) -> str:
+    return event_hash(
+        at=event.at,
+        actor=event.actor,
+        action=event.action,
+        subject=event.subject,
+        outcome=event.outcome,
+        request_id=event.request_id,
+        details=event.details,
+        prev_hash=event.prev_hash,
+    )
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int
+    kind: str  # "changed", "removed" or "reordered"
+    message: str
+
+
+def check_chain(
+    events: Iterable[AuditEvent], *, head_seq: int, head_hash: str
+) -> list[ChainProblem]:
+    """Every break in the chain, in order. ``events`` come in sequence order; the head is the
+    (seq, hash) of the last event as recorded when it was written, so a cut-off tail shows too."""
+    chain = list(events)
+    seq_of_hash = {event.hash: event.seq for event in chain}
+    problems: list[ChainProblem] = []
+    prev_hash, prev_seq = GENESIS_HASH, 0
+    for event in chain:
+        changed = hash_of(event) != event.hash
+        if changed:
+            problems.append(
+                ChainProblem(event.seq, "changed", f"event {event.seq} was changed after it was written")
+            )
+        if event.seq != prev_seq + 1:
+            missing = (
+                f"event {prev_seq + 1} is"
+                if event.seq == prev_seq + 2
+                else f"events {prev_seq + 1}-{event.seq - 1} are"
+            )
+            problems.append(ChainProblem(prev_seq + 1, "removed", f"{missing} missing"))
+        elif event.prev_hash != prev_hash and not changed:
+            follows = seq_of_hash.get(event.prev_hash)
+            if follows is not None:
+                problems.append(
+                    ChainProblem(
+                        event.seq,
+                        "reordered",
+                        f"event {event.seq} was written after event {follows}, "
+                        f"not after event {prev_seq}",
+                    )
+                )
+            else:
+                problems.append(
+                    ChainProblem(
+                        prev_seq,
+                        "changed",
+                        f"event {prev_seq} was replaced or removed: event {event.seq} "
+                        "does not follow it",
+                    )
+                )
+        prev_hash, prev_seq = event.hash, event.seq
+    if prev_seq < head_seq:
+        problems.append(
+            ChainProblem(
+                prev_seq + 1,
+                "removed",
+                f"the chain ends at event {prev_seq} but its head records event {head_seq}",
+            )
+        )
+    elif prev_seq == head_seq and prev_hash != head_hash:
+        problems.append(
+            ChainProblem(head_seq, "changed", f"event {head_seq} does not match the chain head")
+        )
+    return problems

@@ -1,0 +1,118 @@
+"""The one error tree: every failure a user can see is a YunzhangError with a stable code."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class YunzhangError(Exception):
+    """Base of every error that may reach a user.
+
+    ``code`` is stable and documented (docs/errors.md); ``detail`` is a human sentence that never
+    contains a secret. ``status`` is the HTTP status the web layer uses; ``exit_code`` the CLI's.
+    """
+
+    status: ClassVar[int] = 500
+    exit_code: ClassVar[int] = 1
+    title: ClassVar[str] = "Internal error"
+    default_code: ClassVar[str] = "internal"
+
+    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code or self.default_code
+        self.extra = extra
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+class InvalidInput(YunzhangError):
+    status = 422
+    exit_code = 2
+    title = "Invalid input"
+    default_code = "invalid_input"
+
+
+class PayloadTooLarge(InvalidInput):
+    status = 413
+    title = "Payload too large"
+    default_code = "request.too_large"
+
+
+class NotFound(YunzhangError):
+    status = 404
+    exit_code = 3
+    title = "Not found"
+    default_code = "not_found"
+
+
+class Conflict(YunzhangError):
+    status = 409
+    exit_code = 4
+    title = "Conflict"
+    default_code = "conflict"
+
+
+class Unauthenticated(YunzhangError):
+    """The caller is not (or no longer) known; opaque on purpose (HOUSE_STYLE: security failures)."""
+
+    status = 401
+    exit_code = 5
+    title = "Authentication required"
+    default_code = "auth.required"
+
+
+class PermissionDenied(YunzhangError):
+    """Refused by the decision function; ``detail`` carries the decision's reason."""
+
+    status = 403
+    exit_code = 5
+    title = "Permission denied"
+    default_code = "permission.denied"
+
+
+class RateLimited(YunzhangError):
+    status = 429
+    exit_code = 6
+    title = "Too many requests"
+    default_code = "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(detail, code=code, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class ConfigurationError(YunzhangError):
+    exit_code = 7
+    title = "Configuration error"
+    default_code = "config.invalid"
+
+
+class DatabaseNotReady(YunzhangError):
+    status = 503
+    exit_code = 8
+    title = "Database not ready"
+    default_code = "db.not_ready"
+
+
+class ExternalServiceError(YunzhangError):
+    """A provider (SMS gateway, identity verifier) failed or answered nonsense."""
+
+    status = 502
+    exit_code = 9
+    title = "External service failed"
+    default_code = "external.failed"
+
+
+class SigningError(YunzhangError):
+    status = 500
+    title = "Signing failed"
+    default_code = "signing.failed"
+
+
+class VerificationError(YunzhangError):
+    status = 422
+    exit_code = 10
+    title = "Verification failed"
+    default_code = "verification.failed"

@@ -1,0 +1,185 @@
+"""The seams of the services: every side effect and every store sits behind one of these Protocols.
+
+Real implementations live in ``yunzhang.adapters``; ``yunzhang.bootstrap`` picks them from the
+settings; tests check each implementation against its Protocol.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
+
+from yunzhang.domain.audit import AuditEvent, AuditRecord
+from yunzhang.domain.enterprises import Enterprise
+from yunzhang.domain.notifications import CodePurpose, OutboxMessage, SmsCode
+from yunzhang.domain.persons import Person
+from yunzhang.domain.sessions import WebSession
+
+
+@runtime_checkable
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+@dataclass(frozen=True)
+class SmsReceipt:
+    provider_id: str | None
+
+
+@runtime_checkable
+class SmsSender(Protocol):
+    def send(self, phone: str, body: str) -> SmsReceipt:
+        """Hand one message to the gateway; raise ExternalServiceError when it is refused."""
+        ...
+
+
+@dataclass(frozen=True)
+class VerifierAnswer:
+    matched: bool
+    reason: str  # shown to the person when not matched; never echoes the ID number
+    provider_ref: str | None = None
+
+
+@runtime_checkable
+class IdentityVerifier(Protocol):
+    def verify(self, *, name: str, id_number: str, phone: str) -> VerifierAnswer:
+        """实名认证: do name, resident ID number and phone belong to one real person?"""
+        ...
+
+
+@runtime_checkable
+class LivenessChecker(Protocol):
+    def check(self, *, name: str, id_number: str, face_image: bytes) -> VerifierAnswer:
+        """实人认证: is the face a live capture of the person with this identity?"""
+        ...
+
+
+@runtime_checkable
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """Constant-time check; False for a wrong password, never an exception."""
+        ...
+
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    retry_after: int  # seconds until the next hit would be allowed; 0 when allowed
+
+
+@runtime_checkable
+class RateLimiter(Protocol):
+    def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision:
+        """Count one hit for ``key`` in a fixed window; refuse once ``limit`` is passed."""
+        ...
+
+
+@runtime_checkable
+class Keyring(Protocol):
+    """Keyed hashes and random tokens, so secrets never sit in the database in clear."""
+
+    def pii_hash(self, value: str) -> str: ...
+
+    def secret_hash(self, purpose: str, value: str) -> str: ...
+
+    def same(self, a: str, b: str) -> bool:
+        """Constant-time comparison."""
+        ...
+
+    def token(self) -> str: ...
+
+    def numeric_code(self, digits: int) -> str: ...
+
+
+class PersonRepository(Protocol):
+    def add(self, person: Person) -> None: ...
+
+    def get(self, person_id: uuid.UUID) -> Person | None: ...
+
+    def by_phone(self, phone: str) -> Person | None: ...
+
+    def by_id_hmac(self, id_hmac: str) -> Person | None: ...
+
+
+class EnterpriseRepository(Protocol):
+    def add(self, enterprise: Enterprise) -> None: ...
+
+    def by_uscc(self, uscc: str) -> Enterprise | None: ...
+
+    def many_by_uscc(self, usccs: Sequence[str]) -> dict[str, Enterprise]: ...
+
+    def search(self, query: str | None, *, limit: int, offset: int) -> list[Enterprise]: ...
+
+
+class SmsCodeRepository(Protocol):
+    def add(self, code: SmsCode) -> None: ...
+
+    def latest(self, phone: str, purpose: CodePurpose) -> SmsCode | None: ...
+
+
+class OutboxRepository(Protocol):
+    def add(self, message: OutboxMessage) -> None: ...
+
+    def get(self, message_id: uuid.UUID) -> OutboxMessage | None: ...
+
+    def due(self, at: datetime, *, limit: int) -> list[OutboxMessage]:
+        """Pending messages whose next try is due, locked against other deliverers."""
+        ...
+
+    def recent(self, *, limit: int, recipient: str | None = None) -> list[OutboxMessage]: ...
+
+
+class SessionRepository(Protocol):
+    def add(self, session: WebSession) -> None: ...
+
+    def by_token_hash(self, token_hash: str) -> WebSession | None: ...
+
+
+class AuditLog(Protocol):
+    def record(self, record: AuditRecord) -> None:
+        """Queue an event; it is chained and written when the unit of work commits."""
+        ...
+
+    def events(self, *, batch: int = 1000) -> Iterator[AuditEvent]: ...
+
+    def head(self) -> tuple[int, str]: ...
+
+    def recent(self, *, limit: int, subject: str | None = None) -> list[AuditEvent]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the block without ``commit()`` rolls everything back."""
+
+    persons: PersonRepository
+    enterprises: EnterpriseRepository
+    sms_codes: SmsCodeRepository
+    outbox: OutboxRepository
+    sessions: SessionRepository
+    audit: AuditLog
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, request_id: str = "-") -> UnitOfWork: ...
