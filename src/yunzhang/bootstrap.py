@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from yunzhang.adapters.clock import SystemClock
 from yunzhang.adapters.crypto import Argon2PasswordHasher, HmacKeyring
 from yunzhang.adapters.db.engine import make_engine
+from yunzhang.adapters.db.migrate import require_current
 from yunzhang.adapters.db.tables import map_domain
 from yunzhang.adapters.db.uow import SqlUnitOfWorkFactory
 from yunzhang.adapters.identity import (
@@ -37,6 +38,7 @@ from yunzhang.services.ports import (
 class Container:
     settings: Settings
     engine: Engine
+    session_factory: sessionmaker[Session]
     uow: UnitOfWorkFactory
     clock: Clock
     keyring: Keyring
@@ -46,6 +48,11 @@ class Container:
     identity: IdentityVerifier
     liveness: LivenessChecker
     dummy_password_hash: str = field(default="", repr=False)
+
+    def require_current_schema(self) -> None:
+        """Raise DatabaseNotReady unless the database is migrated to this code's revision."""
+        with self.session_factory() as session:
+            require_current(session.connection())
 
 
 def build_container(
@@ -93,6 +100,7 @@ def build_container(
     return Container(
         settings=settings,
         engine=engine,
+        session_factory=factory,
         uow=SqlUnitOfWorkFactory(factory, clock),
         clock=clock,
         keyring=HmacKeyring(settings.secret_key.get_secret_value().encode(),

@@ -61,9 +61,10 @@ def deliver_due(
         except ExternalServiceError as err:
             error = err.detail
         with uow() as tx:
-            message = tx.outbox.get(message_id)
-            if message is None or message.status is not OutboxStatus.PENDING:
+            found = tx.outbox.get(message_id)
+            if found is None or found.status is not OutboxStatus.PENDING:
                 continue
+            message = found
             at = clock.now()
             masked = Phone(recipient).masked
             if error is None:
@@ -75,7 +76,7 @@ def deliver_due(
                 sent += 1
             else:
                 message.mark_failed_try(at=at, error=error, max_attempts=max_attempts)
-                gave_up = message.status is OutboxStatus.FAILED
+                gave_up = message.status == OutboxStatus.FAILED
                 tx.audit.record(
                     AuditRecord(
                         AuditTag.OUTBOX_GIVE_UP if gave_up else AuditTag.OUTBOX_DELIVER,
@@ -92,3 +93,11 @@ def deliver_due(
                     retrying += 1
             tx.commit()
     return DeliveryReport(sent=sent, retrying=retrying, given_up=given_up)
+
+
+def recent_messages(
+    *, uow: UnitOfWorkFactory, limit: int, recipient: str | None = None
+) -> list[OutboxMessage]:
+    phone = Phone.parse(recipient).value if recipient else None
+    with uow() as tx:
+        return tx.outbox.recent(limit=limit, recipient=phone)

@@ -160,12 +160,24 @@ class AuditLog(Protocol):
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit()`` rolls everything back."""
 
-    persons: PersonRepository
-    enterprises: EnterpriseRepository
-    sms_codes: SmsCodeRepository
-    outbox: OutboxRepository
-    sessions: SessionRepository
-    audit: AuditLog
+    @property
+    def persons(self) -> PersonRepository: ...
+
+    @property
+    def enterprises(self) -> EnterpriseRepository: ...
+
+    @property
+    def sms_codes(self) -> SmsCodeRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def sessions(self) -> SessionRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
 
     def __enter__(self) -> Self: ...
 

@@ -8,12 +8,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from yunzhang.errors import DatabaseNotReady
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _cause(err: SQLAlchemyError) -> str:
+    """The driver's error class, without the message (which may quote a URL with a password)."""
+    return type(getattr(err, "orig", None) or err).__name__
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -30,13 +35,15 @@ def head_revision() -> str:
     return head
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revision(bind: Engine | Connection) -> str | None:
     try:
-        with engine.connect() as conn:
+        if isinstance(bind, Connection):
+            return MigrationContext.configure(bind).get_current_revision()
+        with bind.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as err:
         raise DatabaseNotReady(
-            f"cannot reach the database: {type(err.orig or err).__name__}",
+            f"cannot reach the database: {_cause(err)}",
             code="db.unreachable",
         ) from err
 
@@ -46,7 +53,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(alembic_config(engine), revision)
     except SQLAlchemyError as err:
         raise DatabaseNotReady(
-            f"migration failed: {type(err.orig or err).__name__}", code="db.migration_failed"
+            f"migration failed: {_cause(err)}", code="db.migration_failed"
         ) from err
 
 
@@ -54,9 +61,9 @@ def downgrade(engine: Engine, revision: str) -> None:
     command.downgrade(alembic_config(engine), revision)
 
 
-def require_current(engine: Engine) -> None:
+def require_current(bind: Engine | Connection) -> None:
     """Refuse to serve a database that is behind (or ahead of) this code."""
-    current = current_revision(engine)
+    current = current_revision(bind)
     head = head_revision()
     if current == head:
         return

@@ -64,10 +64,10 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            self.rollback()
-        finally:
-            self.session.close()
+        # close() rolls back whatever was not committed without expiring the loaded objects, so
+        # a use case may return what it read or wrote after the block ends.
+        self.audit.pending.clear()
+        self.session.close()
 
     def commit(self) -> None:
         try:

@@ -1,0 +1,1 @@
+"""The `yunzhang` command line (Typer)."""

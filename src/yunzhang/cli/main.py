@@ -1,0 +1,125 @@
+"""Entry point of the `yunzhang` command: subcommands, and errors as one-line messages."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+
+from yunzhang import __version__
+from yunzhang.cli import audit, db, enterprises, messages
+from yunzhang.cli.common import cli_caller, settings
+from yunzhang.errors import YunzhangError
+
+app = typer.Typer(
+    help="yunzhang (云章): enterprise electronic identity and electronic seals.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(enterprises.app, name="enterprises")
+app.add_typer(audit.app, name="audit")
+app.add_typer(messages.app, name="sms")
+
+
+@app.command()
+def version() -> None:
+    typer.echo(__version__)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on"),
+    port: int = typer.Option(8000, min=1, max=65535),
+) -> None:
+    """Run the HTTP server. Refuses a database that is behind the code."""
+    import uvicorn
+
+    from yunzhang.web.app import create_app
+
+    s = settings()
+    _configure_logging(s.log_level)
+    app_ = create_app(s)
+    uvicorn.run(app_, host=host, port=port, log_level=s.log_level.lower(), proxy_headers=False)
+
+
+@app.command()
+def demo(
+    serve_: bool = typer.Option(True, "--serve/--no-serve", help="start the server afterwards"),
+    port: int = typer.Option(8000, min=1, max=65535),
+) -> None:
+    """Migrate the database, seed the demo enterprise and people, and start the server
+    (development mode only)."""
+    from yunzhang.adapters.db import migrate
+    from yunzhang.bootstrap import build_container
+    from yunzhang.services.demo import seed_demo
+
+    s = settings()
+    if not s.development:
+        raise YunzhangError("the demo runs in development mode only: set YUNZHANG_ENV=development",
+                            code="demo.production")
+    _configure_logging(s.log_level)
+    c = build_container(s)
+    migrate.upgrade(c.engine)
+    data = seed_demo(caller=cli_caller(), uow=c.uow, keyring=c.keyring, passwords=c.passwords,
+                     clock=c.clock)
+    base = f"http://127.0.0.1:{port}"
+    lines = [
+        "",
+        "yunzhang demo " + ("seeded" if data.created else "already seeded") +
+        f" in {s.effective_database_url}",
+        f"  enterprise  {data.enterprise_name}  USCC {data.uscc}",
+    ]
+    for person in data.people:
+        lines.append(f"  {person.name:<4} {person.phone}  {person.role}")
+    lines += [
+        f"  password for all demo people: {data.password}",
+        "",
+        "Open and try:",
+        f"  {base}/docs                      the API (OpenAPI)",
+        f"  {base}/healthz, {base}/readyz, {base}/metrics",
+        f"  curl -c jar -X POST {base}/api/v1/sessions -H 'content-type: application/json' \\",
+        f"       -d '{{\"phone\":\"13800000001\",\"password\":\"{data.password}\"}}'",
+        f"  curl -b jar '{base}/api/v1/enterprises?q=云章'",
+        f"  curl -H 'Authorization: Bearer {s.admin_token.get_secret_value()}' "
+        f"{base}/api/v1/admin/audit/verify",
+        "  SMS codes sent by the development sender: `yunzhang sms list` (in another shell)",
+        "",
+    ]
+    typer.echo("\n".join(lines))
+    if serve_:
+        import uvicorn
+
+        from yunzhang.web.app import create_app
+
+        uvicorn.run(create_app(s, container=c), host="127.0.0.1", port=port,
+                    log_level=s.log_level.lower())
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def run() -> None:
+    """Console-script entry: a YunzhangError becomes `error: ... [code]` and its exit code; any
+    other exception a one-line message (the trace only with YUNZHANG_DEBUG=1)."""
+    try:
+        app()
+    except YunzhangError as err:
+        typer.echo(f"error: {err.detail} [{err.code}]", err=True)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as err:  # noqa: BLE001 - the last line of defence for the user
+        if os.environ.get("YUNZHANG_DEBUG") == "1":
+            raise
+        typer.echo(f"error: unexpected {type(err).__name__}; rerun with YUNZHANG_DEBUG=1 for "
+                   "the details [internal]", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    run()

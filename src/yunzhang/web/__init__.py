@@ -1,0 +1,1 @@
+"""FastAPI entrypoint: REST API, problem responses, sessions, metrics."""

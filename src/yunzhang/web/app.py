@@ -1,0 +1,77 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from yunzhang import __version__
+from yunzhang.bootstrap import Container, build_container
+from yunzhang.config import Settings
+from yunzhang.services.notifications import deliver_due
+from yunzhang.web import problems
+from yunzhang.web.api import admin, enterprises, health, persons
+from yunzhang.web.middleware import RequestContextMiddleware
+
+log = logging.getLogger("yunzhang.web")
+
+
+def create_app(
+    settings: Settings, *, container: Container | None = None, deliver_outbox: bool = True
+) -> FastAPI:
+    """Build the app. It refuses to start on a database behind the code (`yunzhang db upgrade`)."""
+    container = container or build_container(settings)
+    container.require_current_schema()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_outbox_loop(container)) if deliver_outbox else None
+        try:
+            yield
+        finally:
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = FastAPI(
+        title="yunzhang (云章)",
+        version=__version__,
+        description="Enterprise electronic identity and electronic seals. Errors are RFC 9457 "
+        "problem documents with a stable `code` (docs/errors.md).",
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    registry = CollectorRegistry()
+    app.state.metrics_registry = registry
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(persons.router)
+    app.include_router(enterprises.router)
+    app.include_router(admin.router)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        large_body_paths={admin.IMPORT_PATH: settings.max_import_bytes},
+        registry=registry,
+    )
+    return app
+
+
+async def _outbox_loop(container: Container) -> None:
+    """Deliver queued SMS in the background; failures are retried by the outbox itself."""
+    settings = container.settings
+    while True:
+        try:
+            await asyncio.to_thread(
+                deliver_due, uow=container.uow, sender=container.sms, clock=container.clock,
+                max_attempts=settings.outbox_max_attempts,
+            )
+        except Exception:  # the loop must survive a database hiccup; the error is logged
+            log.exception("outbox delivery round failed")
+        await asyncio.sleep(settings.outbox_poll_seconds)

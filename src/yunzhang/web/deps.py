@@ -1,0 +1,95 @@
+"""FastAPI dependencies, as ``Annotated`` aliases: the container, the caller, the person, the
+operator. Routes take these and nothing else from the request machinery."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from yunzhang.bootstrap import Container
+from yunzhang.errors import PermissionDenied, Unauthenticated
+from yunzhang.services import persons
+from yunzhang.services.context import Caller
+
+SESSION_COOKIE = "yunzhang_session"
+CSRF_COOKIE = "yunzhang_csrf"
+CSRF_HEADER = "x-csrf-token"
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def _caller(request: Request, actor: str) -> Caller:
+    return Caller(
+        actor=actor,
+        request_id=getattr(request.state, "request_id", "-"),
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+def anonymous_caller(request: Request) -> Caller:
+    return _caller(request, "anonymous")
+
+
+AnonymousCaller = Annotated[Caller, Depends(anonymous_caller)]
+
+
+def _authenticated(request: Request, container: Container) -> persons.Authenticated:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > 100:
+        raise Unauthenticated("log in first: the session is missing, expired or ended",
+                              code="auth.session_invalid")
+    return persons.authenticate(token, uow=container.uow, keyring=container.keyring,
+                                clock=container.clock, settings=container.settings)
+
+
+def session_reader(request: Request, container: ContainerDep) -> persons.Authenticated:
+    """A logged-in person, for reads."""
+    auth = _authenticated(request, container)
+    request.state.caller = _caller(request, f"person:{auth.person.id}")
+    return auth
+
+
+def session_writer(request: Request, container: ContainerDep) -> persons.Authenticated:
+    """A logged-in person, for writes: the X-CSRF-Token header must match the session's token
+    (the cookie alone, which any site can make a browser send, is not enough)."""
+    auth = session_reader(request, container)
+    token = request.headers.get(CSRF_HEADER, "")
+    expected = container.keyring.secret_hash("csrf", token)
+    if not token or not container.keyring.same(expected, auth.csrf_hash):
+        raise PermissionDenied("missing or wrong X-CSRF-Token header for this session",
+                               code="auth.csrf")
+    return auth
+
+
+Reader = Annotated[persons.Authenticated, Depends(session_reader)]
+Writer = Annotated[persons.Authenticated, Depends(session_writer)]
+
+
+def person_caller(request: Request) -> Caller:
+    caller: Caller = request.state.caller
+    return caller
+
+
+PersonCaller = Annotated[Caller, Depends(person_caller)]
+
+
+def operator_caller(request: Request, container: ContainerDep) -> Caller:
+    """Platform operators authenticate with the admin token as a bearer token."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    expected = container.settings.admin_token.get_secret_value()
+    if scheme.lower() != "bearer" or not token or not container.keyring.same(token, expected):
+        raise Unauthenticated("operator endpoints need 'Authorization: Bearer <admin token>'",
+                              code="auth.operator_required")
+    return _caller(request, "operator")
+
+
+Operator = Annotated[Caller, Depends(operator_caller)]
