@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from yunzhang.adapters.clock import FixedClock
 from yunzhang.adapters.crypto import Argon2PasswordHasher
@@ -66,15 +66,34 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         admin.dispose()
 
 
+@pytest.fixture
+def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own for one test (for code that commits for real: CLI runs in a
+    subprocess, concurrency). Not migrated; dropped afterwards."""
+    backend: str = request.param
+    if backend == "sqlite":
+        yield f"sqlite:///{(tmp_path / 'blank.db').as_posix()}"
+        return
+    admin = _pg_admin_engine()
+    name = f"yunzhang_blank_{os.getpid()}_{secrets.token_hex(4)}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = normalize_url(PG_ADMIN_URL).rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    only = [m.args[0] for m in metafunc.definition.iter_markers("backend")]
+    backends = [b for b in BACKENDS if not only or b in only]
     if "database_url" in metafunc.fixturenames:
-        only = [m.args[0] for m in metafunc.definition.iter_markers("backend")]
-        backends = [b for b in BACKENDS if not only or b in only]
         metafunc.parametrize("database_url", backends, indirect=True, scope="session")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "backend(name): run only on this database backend")
+    if "blank_database_url" in metafunc.fixturenames:
+        metafunc.parametrize("blank_database_url", backends, indirect=True)
 
 
 @pytest.fixture(scope="session")
