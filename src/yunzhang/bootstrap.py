@@ -21,7 +21,9 @@ from yunzhang.adapters.identity import (
 )
 from yunzhang.adapters.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from yunzhang.adapters.sms import DevSmsSender, HttpSmsSender
+from yunzhang.adapters.scope_files import load_scope_tree
 from yunzhang.config import Settings
+from yunzhang.domain.scopes import ScopeTree
 from yunzhang.services.ports import (
     Clock,
     IdentityVerifier,
@@ -47,6 +49,7 @@ class Container:
     sms: SmsSender
     identity: IdentityVerifier
     liveness: LivenessChecker
+    scopes: ScopeTree
     dummy_password_hash: str = field(default="", repr=False)
 
     def require_current_schema(self) -> None:
@@ -110,5 +113,6 @@ def build_container(
         sms=sms,
         identity=identity,
         liveness=liveness,
+        scopes=load_scope_tree(settings.scopes_file),
         dummy_password_hash=passwords.hash("yunzhang-timing-equalizer"),
     )

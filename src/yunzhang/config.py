@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, ge=1)
     session_max_hours: int = Field(default=12, ge=1)
     password_min_length: int = Field(default=8, ge=6)
+    fresh_liveness_seconds: int = Field(default=300, ge=30)
+    scopes_file: Path | None = None  # operator's scopes, merged over the built-in tree
 
     # Providers
     sms_sender: Provider = "dev"
@@ -76,7 +78,7 @@ class Settings(BaseSettings):
     @field_validator("region_code")
     @classmethod
     def _six_digits(cls, value: str) -> str:
-        if not re.fullmatch(r"\d{6}", value):
+        if not re.fullmatch(r"[0-9]{6}", value):  # \d would also take full-width digits
             raise ValueError("must be a six-digit GB/T 2260 region code, e.g. 310000")
         return value
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from yunzhang.domain.ids import ResidentId
+from yunzhang.domain.ids import FULL_ID_NUMBER, ResidentId
 from yunzhang.errors import ExternalServiceError, InvalidInput
 from yunzhang.services.ports import VerifierAnswer
 
@@ -65,6 +65,9 @@ class _HttpProvider:
                 code=f"{what}.provider_malformed",
             )
         reason = data.get("reason")
+        if reason:
+            # The reason reaches the person and the audit log: mask an ID number the provider echoes.
+            reason = FULL_ID_NUMBER.sub(lambda m: ResidentId(m.group().upper()).masked, str(reason))
         ref = data.get("ref")
         return VerifierAnswer(
             matched=data["match"],

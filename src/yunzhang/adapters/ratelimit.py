@@ -19,23 +19,22 @@ class MemoryRateLimiter:
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._now = monotonic
         self._lock = threading.Lock()
-        self._windows: dict[str, tuple[int, int]] = {}
+        self._windows: dict[str, tuple[int, int]] = {}  # key -> (end of its window, hits)
 
     def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision:
         now = self._now()
-        window = int(now // window_seconds)
+        end = (int(now // window_seconds) + 1) * window_seconds
         with self._lock:
-            if len(self._windows) > 100_000:  # drop old windows so memory stays bounded
-                self._windows = {
-                    k: v for k, v in self._windows.items() if v[0] >= window - 1
-                }
-            start, count = self._windows.get(key, (window, 0))
-            if start != window:
-                start, count = window, 0
+            if len(self._windows) > 100_000:  # drop ended windows so memory stays bounded
+                # By end time, not window number: keys have windows of different lengths.
+                self._windows = {k: v for k, v in self._windows.items() if v[0] > now}
+            stored_end, count = self._windows.get(key, (end, 0))
+            if stored_end != end:
+                count = 0
             count += 1
-            self._windows[key] = (start, count)
+            self._windows[key] = (end, count)
         if count > limit:
-            return RateDecision(False, int((window + 1) * window_seconds - now) + 1)
+            return RateDecision(False, int(end - now) + 1)
         return RateDecision(True, 0)
 
 

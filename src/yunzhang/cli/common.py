@@ -18,7 +18,11 @@ def settings() -> Settings:
 
 
 def container() -> Container:
-    return build_container(settings())
+    c = build_container(settings())
+    # Like `serve`: an unmigrated database gets "run `yunzhang db upgrade`" (exit 8), not a
+    # driver error about a missing table.
+    c.require_current_schema()
+    return c
 
 
 def cli_caller() -> Caller:

@@ -30,6 +30,23 @@ class AuditTag(StrEnum):
     OUTBOX_DELIVER = "outbox:deliver"
     OUTBOX_GIVE_UP = "outbox:give_up"
     DEMO_SEED = "demo:seed"
+    MEMBER_LINK = "member:link"
+    MEMBER_UNLINK = "member:unlink"
+    ROLE_APPLY = "role:apply"
+    ROLE_APPROVE = "role:approve"
+    ROLE_REJECT = "role:reject"
+    ROLE_GRANT = "role:grant"
+    ROLE_REVOKE = "role:revoke"
+    ROLE_BIND_LEGAL_REP = "role:bind_legal_rep"
+    ROLE_END_LEGAL_REP = "role:end_legal_rep"
+    GRANT_CREATE = "grant:create"
+    GRANT_REVOKE = "grant:revoke"
+    GRANT_END = "grant:end"
+    SEAL_GRANT_CREATE = "seal_grant:create"
+    SEAL_GRANT_REVOKE = "seal_grant:revoke"
+    BUSINESS_ACT = "business:act"
+    SEAL_USE = "seal:use"
+    ENTERPRISE_VIEW = "enterprise:view"
 
 
 class Outcome(StrEnum):
@@ -112,7 +129,7 @@ def hash_of(event: AuditEvent) -> str:
 @dataclass(frozen=True)
 class ChainProblem:
     seq: int
-    kind: str  # "changed", "removed" or "reordered"
+    kind: str  # "changed", "removed", "reordered" or "added"
     message: str
 
 
@@ -165,6 +182,15 @@ def check_chain(
                 prev_seq + 1,
                 "removed",
                 f"the chain ends at event {prev_seq} but its head records event {head_seq}",
+            )
+        )
+    elif prev_seq > head_seq:
+        problems.append(
+            ChainProblem(
+                head_seq + 1,
+                "added",
+                f"events {head_seq + 1}-{prev_seq} lie beyond the chain head (event {head_seq}): "
+                "written around the audit log or the head was reset",
             )
         )
     elif prev_seq == head_seq and prev_hash != head_hash:

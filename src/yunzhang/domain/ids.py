@@ -17,7 +17,7 @@ _USCC_AUTHORITIES = frozenset("123456789ANY")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")  # ASCII only: \d also takes full-width digits
 
 
 def uscc_check_char(first17: str) -> str:
@@ -84,7 +84,7 @@ class ResidentId:
     @classmethod
     def parse(cls, raw: str) -> ResidentId:
         text = raw.strip().upper()
-        if not re.fullmatch(r"\d{17}[\dX]", text):
+        if not re.fullmatch(r"[0-9]{17}[0-9X]", text):  # \d would take full-width digits
             raise InvalidInput(
                 "resident ID number must be 17 digits followed by a digit or X",
                 code="id_number.format",
@@ -147,7 +147,7 @@ class Phone:
 
 
 # Full resident ID numbers (with or without a check X); used to keep them out of messages and logs.
-FULL_ID_NUMBER = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dXx])")
+FULL_ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9Xx])")
 
 
 def region_contains(deployment_region: str, region: str) -> bool:

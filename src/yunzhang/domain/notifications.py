@@ -17,6 +17,7 @@ class CodePurpose(StrEnum):
     REGISTER = "register"
     LOGIN = "login"
     RESET_PASSWORD = "reset_password"
+    CONFIRM_AGENT = "confirm_agent"  # sent to the legal representative (seed 004 §3)
 
 
 class CodeState(StrEnum):
@@ -38,6 +39,7 @@ class SmsCode:
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     attempts: int = 0
     state: CodeState = CodeState.LIVE
+    subject: str | None = None  # what the code confirms, e.g. "application:7"
 
     def usable(self, at: datetime) -> bool:
         return self.state is CodeState.LIVE and at < self.expires_at

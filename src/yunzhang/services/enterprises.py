@@ -17,6 +17,7 @@ from yunzhang.domain.ids import ResidentId, Uscc
 from yunzhang.errors import InvalidInput, NotFound
 from yunzhang.services.context import Caller
 from yunzhang.services.ports import Clock, Keyring, UnitOfWorkFactory
+from yunzhang.services.roles import sync_legal_representative
 
 
 @dataclass(frozen=True)
@@ -112,12 +113,14 @@ def import_registry(
             uscc = record.uscc.value
             current = existing.get(uscc)
             if current is None:
-                tx.enterprises.add(Enterprise(
+                current = Enterprise(
                     uscc=uscc, name=record.name, kind=record.kind, region=record.uscc.region,
                     status=record.status, legal_rep_name=record.legal_rep_name,
                     legal_rep_id_hmac=id_hmac, legal_rep_id_masked=record.legal_rep_id.masked,
                     created_at=now, updated_at=now,
-                ))
+                )
+                tx.enterprises.add(current)
+                sync_legal_representative(tx, current, at=now, actor=caller.actor)
                 report.created.append(uscc)
                 tx.audit.record(AuditRecord(AuditTag.ENTERPRISE_CREATE, caller.actor,
                                             f"enterprise:{uscc}",
@@ -128,6 +131,8 @@ def import_registry(
                 report.unchanged.append(uscc)
                 continue
             current.apply(record, id_hmac, now)
+            if "legal_rep_id" in changes or "legal_rep_name" in changes:
+                sync_legal_representative(tx, current, at=now, actor=caller.actor)
             report.updated.append(uscc)
             tx.audit.record(AuditRecord(
                 AuditTag.ENTERPRISE_UPDATE, caller.actor, f"enterprise:{uscc}",

@@ -22,8 +22,10 @@ from yunzhang.errors import (
     VerificationError,
 )
 from yunzhang.services.audit import record_separately
+from yunzhang.services.codes import issue_code, redeem_code
 from yunzhang.services.context import Caller
 from yunzhang.services.notifications import queue_sms
+from yunzhang.services.roles import bind_person_as_legal_rep
 from yunzhang.services.ports import (
     Clock,
     IdentityVerifier,
@@ -112,26 +114,9 @@ def send_sms_code(
                            code="person.phone_taken")
         if cmd.purpose is not CodePurpose.REGISTER and not tx.persons.by_phone(phone.value):
             raise NotFound("no account uses this phone number", code="person.not_found")
-        previous = tx.sms_codes.latest(phone.value, cmd.purpose)
-        if previous and now < previous.created_at + timedelta(seconds=settings.sms_resend_seconds):
-            wait = int((previous.created_at + timedelta(seconds=settings.sms_resend_seconds) - now)
-                       .total_seconds()) + 1
-            raise RateLimited(f"a code was just sent; ask again in {wait} s",
-                              retry_after=wait, code="sms_code.too_soon")
-        if previous:
-            previous.consume()  # a new code replaces the old one
-        code = keyring.numeric_code(6)
+        code = issue_code(tx, phone=phone, purpose=cmd.purpose, subject=None, at=now,
+                          keyring=keyring, settings=settings)
         expires = now + timedelta(seconds=settings.sms_code_ttl_seconds)
-        tx.sms_codes.add(
-            SmsCode(
-                phone=phone.value,
-                purpose=cmd.purpose,
-                code_hmac=keyring.secret_hash("sms-code", f"{phone}:{cmd.purpose}:{code}"),
-                created_at=now,
-                expires_at=expires,
-                max_attempts=settings.sms_code_max_attempts,
-            )
-        )
         minutes = settings.sms_code_ttl_seconds // 60
         queue_sms(tx, phone=phone.value, at=now,
                   body=f"【云章】验证码 {code}，{minutes} 分钟内有效，请勿告诉他人。"
@@ -140,31 +125,6 @@ def send_sms_code(
                                     details={"purpose": cmd.purpose.value, "ip": caller.ip}))
         tx.commit()
     return expires
-
-
-def _redeem_code(
-    tx: UnitOfWork, *, phone: Phone, purpose: CodePurpose, code: str, keyring: Keyring, at: datetime
-) -> None:
-    """Check and spend the live code. A wrong code costs a try, committed on its own; the fifth
-    wrong try kills the code. Raises with a precise, stable code for each way of failing."""
-    current = tx.sms_codes.latest(phone.value, purpose)
-    if current is None:
-        raise InvalidInput("no code was sent to this number; request one first",
-                           code="sms_code.missing")
-    if current.state != "live":
-        raise InvalidInput("this code can no longer be used; request a new one",
-                           code="sms_code.dead" if current.state == "dead" else "sms_code.used")
-    if at >= current.expires_at:
-        raise InvalidInput("the code has expired; request a new one", code="sms_code.expired")
-    expected = keyring.secret_hash("sms-code", f"{phone}:{purpose}:{code.strip()}")
-    if not keyring.same(expected, current.code_hmac):
-        left = current.record_wrong_try()
-        tx.commit()
-        if left == 0:
-            raise InvalidInput("wrong code; it was the last try, request a new code",
-                               code="sms_code.dead")
-        raise InvalidInput(f"wrong code; {left} tries left", code="sms_code.wrong", tries_left=left)
-    current.consume()
 
 
 def check_password_policy(password: str, *, min_length: int) -> None:
@@ -195,8 +155,8 @@ def register_person(
     with uow(request_id=caller.request_id) as tx:
         if tx.persons.by_phone(phone.value):
             raise Conflict("this phone number is already registered", code="person.phone_taken")
-        _redeem_code(tx, phone=phone, purpose=CodePurpose.REGISTER, code=cmd.sms_code,
-                     keyring=keyring, at=now)
+        redeem_code(tx, phone=phone, purpose=CodePurpose.REGISTER, subject=None,
+                    code=cmd.sms_code, keyring=keyring, at=now)
         person = Person(phone=phone.value, password_hash=password_hash, created_at=now)
         tx.persons.add(person)
         tx.audit.record(AuditRecord(AuditTag.PERSON_REGISTER, f"person:{person.id}",
@@ -336,8 +296,10 @@ def verify_identity(
         if other is not None and other.id != person.id:
             raise Conflict("another account is already verified with this ID number",
                            code="identity.taken")
-        person.record_identity(name=name, id_hmac=id_hmac, id_masked=id_number.masked,
-                               at=clock.now())
+        now = clock.now()
+        person.record_identity(name=name, id_hmac=id_hmac, id_masked=id_number.masked, at=now)
+        # Seed 000 §4.2.2: the registry's legal representative is bound without applying.
+        bind_person_as_legal_rep(tx, person, at=now, actor=caller.actor)
         tx.audit.record(AuditRecord(AuditTag.PERSON_VERIFY, caller.actor, subject,
                                     details={"id_number": id_number.masked,
                                              "provider_ref": answer.provider_ref}))

@@ -75,6 +75,10 @@ def _parse_csv(text: str) -> list[dict[str, str]]:
     except (StopIteration, csv.Error) as err:
         raise InvalidInput("the CSV file has no header row", code="import.csv") from err
     columns = [_normalize_key(h) for h in header]
+    doubled = sorted({c for c in columns if columns.count(c) > 1})
+    if doubled:
+        raise InvalidInput(f"the CSV header names column(s) twice: {', '.join(doubled)}",
+                           code="import.columns")
     missing = [f for f in REQUIRED if f not in columns]
     if missing:
         raise InvalidInput(f"the CSV header lacks column(s): {', '.join(missing)}",

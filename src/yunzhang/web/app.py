@@ -15,7 +15,7 @@ from yunzhang.bootstrap import Container, build_container
 from yunzhang.config import Settings
 from yunzhang.services.notifications import deliver_due
 from yunzhang.web import problems
-from yunzhang.web.api import admin, enterprises, health, persons
+from yunzhang.web.api import admin, enterprises, grants, health, persons, roles
 from yunzhang.web.middleware import RequestContextMiddleware
 
 log = logging.getLogger("yunzhang.web")
@@ -53,6 +53,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(persons.router)
     app.include_router(enterprises.router)
+    app.include_router(roles.router)
+    app.include_router(grants.router)
     app.include_router(admin.router)
     app.add_middleware(
         RequestContextMiddleware,

@@ -36,8 +36,13 @@ def problem_response(
     }
     body.update({k: v for k, v in extra.items() if k not in body})
     headers = {}
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        # Also here because a 500 is sent from outside the middleware that normally adds it.
+        headers["X-Request-ID"] = request_id
     if status == 401:
-        headers["WWW-Authenticate"] = 'Cookie realm="yunzhang"'
+        scheme = "Bearer" if code == "auth.operator_required" else "Cookie"
+        headers["WWW-Authenticate"] = f'{scheme} realm="yunzhang"'
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -83,7 +88,10 @@ def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The trace goes to the server log under the request id; the caller gets only the id.
-    log.exception("unexpected error in request %s", getattr(request.state, "request_id", "-"))
+    # exc_info=exc, not log.exception: Starlette runs this sync handler in a worker thread, where
+    # no exception is being handled and log.exception would log "NoneType: None".
+    log.error("unexpected error in request %s", getattr(request.state, "request_id", "-"),
+              exc_info=exc)
     return problem_response(request, status=500, code="internal", title="Internal error",
                             detail="an unexpected error occurred; quote the request id to the operator")
 

@@ -6,13 +6,21 @@ import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from yunzhang.domain.audit import GENESIS_HASH, AuditEvent
 from yunzhang.domain.enterprises import Enterprise
 from yunzhang.domain.notifications import CodePurpose, OutboxMessage, OutboxStatus, SmsCode
+from yunzhang.domain.grants import Grant, SealGrant
 from yunzhang.domain.persons import Person
+from yunzhang.domain.roles import (
+    ApplicationStatus,
+    Membership,
+    MembershipStatus,
+    Role,
+    RoleApplication,
+)
 from yunzhang.domain.sessions import WebSession
 from yunzhang.adapters.db import tables
 
@@ -43,6 +51,14 @@ class SqlEnterprises:
     def add(self, enterprise: Enterprise) -> None:
         self._s.add(enterprise)
 
+    def get(self, enterprise_id: uuid.UUID, *, lock: bool = False) -> Enterprise | None:
+        return self._s.get(Enterprise, enterprise_id, with_for_update=lock or None)
+
+    def by_legal_rep(self, id_hmac: str) -> list[Enterprise]:
+        return list(self._s.scalars(
+            select(Enterprise).where(tables.enterprises.c.legal_rep_id_hmac == id_hmac)
+        ))
+
     def by_uscc(self, uscc: str) -> Enterprise | None:
         return self._s.scalars(
             select(Enterprise).where(tables.enterprises.c.uscc == uscc)
@@ -65,7 +81,7 @@ class SqlEnterprises:
             stmt = stmt.where(
                 or_(
                     tables.enterprises.c.uscc == query.upper(),
-                    tables.enterprises.c.name.like(f"%{escaped}%", escape="\\"),
+                    tables.enterprises.c.name.ilike(f"%{escaped}%", escape="\\"),
                 )
             )
         return list(self._s.scalars(stmt.limit(limit).offset(offset)))
@@ -78,11 +94,12 @@ class SqlSmsCodes:
     def add(self, code: SmsCode) -> None:
         self._s.add(code)
 
-    def latest(self, phone: str, purpose: CodePurpose) -> SmsCode | None:
+    def latest(self, phone: str, purpose: CodePurpose, subject: str | None = None) -> SmsCode | None:
         c = tables.sms_codes.c
         stmt = (
             select(SmsCode)
-            .where(c.phone == phone, c.purpose == purpose)
+            .where(c.phone == phone, c.purpose == purpose,
+                   c.subject.is_(None) if subject is None else c.subject == subject)
             .order_by(c.created_at.desc())
             .limit(1)
             .with_for_update()
@@ -169,3 +186,112 @@ class SqlAuditReader:
         if subject:
             stmt = stmt.where(c.subject == subject)
         return list(self._s.scalars(stmt))
+
+
+class SqlMemberships:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, membership: Membership) -> None:
+        self._s.add(membership)
+        self._s.flush()  # assigns the id
+
+    def active(self, person_id: uuid.UUID, enterprise_id: uuid.UUID) -> Membership | None:
+        c = tables.memberships.c
+        return self._s.scalars(select(Membership).where(
+            c.person_id == person_id, c.enterprise_id == enterprise_id,
+            c.status == MembershipStatus.ACTIVE)).first()
+
+    def of_person(self, person_id: uuid.UUID) -> list[Membership]:
+        c = tables.memberships.c
+        return list(self._s.scalars(select(Membership).where(
+            c.person_id == person_id, c.status == MembershipStatus.ACTIVE).order_by(c.id)))
+
+    def of_enterprise(self, enterprise_id: uuid.UUID) -> list[Membership]:
+        c = tables.memberships.c
+        return list(self._s.scalars(select(Membership).where(
+            c.enterprise_id == enterprise_id, c.status == MembershipStatus.ACTIVE).order_by(c.id)))
+
+    def count_role(self, enterprise_id: uuid.UUID, role: Role) -> int:
+        c = tables.memberships.c
+        return int(self._s.scalar(select(func.count()).select_from(tables.memberships).where(
+            c.enterprise_id == enterprise_id, c.role == role,
+            c.status == MembershipStatus.ACTIVE)) or 0)
+
+
+class SqlApplications:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, application: RoleApplication) -> None:
+        self._s.add(application)
+        self._s.flush()  # assigns the id
+
+    def get(self, application_id: int) -> RoleApplication | None:
+        return self._s.get(RoleApplication, application_id, with_for_update=True)
+
+    def pending(self, enterprise_id: uuid.UUID) -> list[RoleApplication]:
+        c = tables.role_applications.c
+        return list(self._s.scalars(select(RoleApplication).where(
+            c.enterprise_id == enterprise_id, c.status == ApplicationStatus.PENDING).order_by(c.id)))
+
+    def pending_of(self, applicant_id: uuid.UUID, enterprise_id: uuid.UUID) -> list[RoleApplication]:
+        c = tables.role_applications.c
+        return list(self._s.scalars(select(RoleApplication).where(
+            c.applicant_id == applicant_id, c.enterprise_id == enterprise_id,
+            c.status == ApplicationStatus.PENDING).order_by(c.id)))
+
+
+class SqlGrants:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, grant: Grant) -> None:
+        self._s.add(grant)
+        self._s.flush()  # assigns the id, which reasons and audit events name
+
+    def get(self, grant_id: int) -> Grant | None:
+        return self._s.get(Grant, grant_id, with_for_update=True)
+
+    def of_grantee(self, grantee_id: uuid.UUID, enterprise_id: uuid.UUID, *,
+                   ending_after: datetime) -> list[Grant]:
+        c = tables.grants.c
+        return list(self._s.scalars(select(Grant).where(
+            c.grantee_id == grantee_id, c.enterprise_id == enterprise_id,
+            c.ends_at > ending_after).order_by(c.id)))
+
+    def of_enterprise(self, enterprise_id: uuid.UUID) -> list[Grant]:
+        c = tables.grants.c
+        return list(self._s.scalars(select(Grant).where(c.enterprise_id == enterprise_id)
+                                    .order_by(c.id)))
+
+
+class SqlSealGrants:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, grant: SealGrant) -> None:
+        self._s.add(grant)
+        self._s.flush()  # assigns the id, which reasons and audit events name
+
+    def get(self, grant_id: int) -> SealGrant | None:
+        return self._s.get(SealGrant, grant_id, with_for_update=True)
+
+    def for_use(self, grantee_id: uuid.UUID, enterprise_id: uuid.UUID, seal_id: str,
+                business_system: str, *, ending_after: datetime) -> list[SealGrant]:
+        c = tables.seal_grants.c
+        return list(self._s.scalars(select(SealGrant).where(
+            c.grantee_id == grantee_id, c.enterprise_id == enterprise_id, c.seal_id == seal_id,
+            c.business_system == business_system, c.ends_at > ending_after).order_by(c.id)))
+
+    def of_grantee(self, grantee_id: uuid.UUID, enterprise_id: uuid.UUID, *,
+                   ending_after: datetime) -> list[SealGrant]:
+        c = tables.seal_grants.c
+        return list(self._s.scalars(select(SealGrant).where(
+            c.grantee_id == grantee_id, c.enterprise_id == enterprise_id,
+            c.ends_at > ending_after).order_by(c.id)))
+
+    def of_enterprise(self, enterprise_id: uuid.UUID) -> list[SealGrant]:
+        c = tables.seal_grants.c
+        return list(self._s.scalars(select(SealGrant).where(c.enterprise_id == enterprise_id)
+                                    .order_by(c.id)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Text,
     Uuid,
 )
+from sqlalchemy import text
 from sqlalchemy.orm import registry
 
 from yunzhang.domain.audit import AuditEvent
@@ -27,7 +29,16 @@ from yunzhang.domain.notifications import (
     OutboxStatus,
     SmsCode,
 )
+from yunzhang.domain.grants import Grant, GrantKind, GrantStatus, SealGrant
 from yunzhang.domain.persons import Person, VerificationLevel
+from yunzhang.domain.roles import (
+    ApplicationStatus,
+    EndReason,
+    Membership,
+    MembershipStatus,
+    Role,
+    RoleApplication,
+)
 from yunzhang.domain.sessions import WebSession
 from yunzhang.adapters.db.types import EnumText, UtcDateTime
 
@@ -48,7 +59,7 @@ persons = Table(
     Column("phone", String(20), nullable=False, unique=True),
     Column("password_hash", String(200), nullable=False),
     Column("name", String(100)),
-    Column("id_number_hmac", String(64), index=True),
+    Column("id_number_hmac", String(64), index=True, unique=True),  # one account per identity
     Column("id_number_masked", String(20)),
     Column("verification_level", EnumText(VerificationLevel), nullable=False),
     Column("identity_verified_at", UtcDateTime()),
@@ -85,6 +96,7 @@ sms_codes = Table(
     Column("max_attempts", Integer, nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("state", EnumText(CodeState, 8), nullable=False),
+    Column("subject", String(64)),
     Index("ix_sms_codes_phone_purpose_created", "phone", "purpose", "created_at"),
 )
 
@@ -145,6 +157,85 @@ audit_head = Table(
     Column("hash", String(64), nullable=False),
 )
 
+ID = BigInteger().with_variant(Integer, "sqlite")
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("enterprise_id", Uuid, ForeignKey("enterprises.id"), nullable=False),
+    Column("person_id", Uuid, ForeignKey("persons.id"), nullable=False),
+    Column("role", EnumText(Role, 16)),
+    Column("status", EnumText(MembershipStatus, 16), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("authority", String(200), nullable=False),
+    Column("granted_by", Uuid),
+    Column("ended_at", UtcDateTime()),
+    Column("end_reason", EnumText(EndReason, 16)),
+    Column("ended_by", Uuid),
+    Index("ix_memberships_person_enterprise", "person_id", "enterprise_id"),
+    Index("ix_memberships_enterprise_status", "enterprise_id", "status"),
+    # One active membership per person and enterprise, enforced by the database.
+    Index("uq_memberships_active", "person_id", "enterprise_id", unique=True,
+          sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+)
+
+role_applications = Table(
+    "role_applications",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("enterprise_id", Uuid, ForeignKey("enterprises.id"), nullable=False),
+    Column("applicant_id", Uuid, ForeignKey("persons.id"), nullable=False),
+    Column("role", EnumText(Role, 16), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("confirm_by_legal_rep_sms", Boolean, nullable=False),
+    Column("status", EnumText(ApplicationStatus, 16), nullable=False),
+    Column("decided_by", Uuid),
+    Column("decided_at", UtcDateTime()),
+    Column("decision_note", String(500)),
+    Index("ix_role_applications_enterprise_status", "enterprise_id", "status"),
+    Index("ix_role_applications_applicant", "applicant_id"),
+)
+
+
+def _grant_columns() -> list[Column[object]]:
+    return [
+        Column("id", ID, primary_key=True, autoincrement=True),
+        Column("enterprise_id", Uuid, ForeignKey("enterprises.id"), nullable=False),
+        Column("grantee_id", Uuid, ForeignKey("persons.id"), nullable=False),
+        Column("starts_at", UtcDateTime(), nullable=False),
+        Column("ends_at", UtcDateTime(), nullable=False),
+        Column("granted_by", Uuid, nullable=False),
+        Column("authority", String(200), nullable=False),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("status", EnumText(GrantStatus, 16), nullable=False),
+        Column("revoked_at", UtcDateTime()),
+        Column("revoked_by", Uuid),
+        Column("revoke_reason", String(500)),
+    ]
+
+
+grants = Table(
+    "grants",
+    metadata,
+    *_grant_columns(),
+    Column("kind", EnumText(GrantKind, 16), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Index("ix_grants_grantee_enterprise", "grantee_id", "enterprise_id"),
+    Index("ix_grants_enterprise", "enterprise_id"),
+)
+
+seal_grants = Table(
+    "seal_grants",
+    metadata,
+    *_grant_columns(),
+    Column("seal_id", String(64), nullable=False),
+    Column("business_system", String(64), nullable=False),
+    Index("ix_seal_grants_grantee_seal", "grantee_id", "enterprise_id", "seal_id", "business_system"),
+    Index("ix_seal_grants_enterprise", "enterprise_id"),
+)
+
 mapper_registry = registry(metadata=metadata)
 _mapped = False
 
@@ -160,4 +251,8 @@ def map_domain() -> None:
     mapper_registry.map_imperatively(OutboxMessage, outbox_messages)
     mapper_registry.map_imperatively(WebSession, web_sessions)
     mapper_registry.map_imperatively(AuditEvent, audit_events)
+    mapper_registry.map_imperatively(Membership, memberships)
+    mapper_registry.map_imperatively(RoleApplication, role_applications)
+    mapper_registry.map_imperatively(Grant, grants)
+    mapper_registry.map_imperatively(SealGrant, seal_grants)
     _mapped = True

@@ -7,20 +7,24 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yunzhang.adapters.db import tables
 from yunzhang.adapters.db.repositories import (
+    SqlApplications,
     SqlAuditReader,
     SqlEnterprises,
+    SqlGrants,
+    SqlMemberships,
     SqlOutbox,
     SqlPersons,
+    SqlSealGrants,
     SqlSessions,
     SqlSmsCodes,
 )
 from yunzhang.domain.audit import GENESIS_HASH, AuditEvent, AuditRecord, event_hash
-from yunzhang.errors import Conflict, DatabaseNotReady
+from yunzhang.errors import Conflict, DatabaseNotReady, YunzhangError
 from yunzhang.services.ports import Clock
 
 
@@ -56,6 +60,10 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self.session)
         self.sessions = SqlSessions(self.session)
         self.audit = SqlAuditLog(self.session)
+        self.memberships = SqlMemberships(self.session)
+        self.applications = SqlApplications(self.session)
+        self.grants = SqlGrants(self.session)
+        self.seal_grants = SqlSealGrants(self.session)
         return self
 
     def __exit__(
@@ -68,21 +76,19 @@ class SqlUnitOfWork:
         # a use case may return what it read or wrote after the block ends.
         self.audit.pending.clear()
         self.session.close()
+        # A constraint can fire at any flush (autoflush before a query, an explicit flush for an
+        # id), not only at commit: translate it wherever it surfaces in the block.
+        if isinstance(exc, SQLAlchemyError):
+            raise _translate(exc) from exc
 
     def commit(self) -> None:
         try:
             self.session.flush()
             self._append_audit()
             self.session.commit()
-        except IntegrityError as err:
+        except SQLAlchemyError as err:
             self.session.rollback()
-            raise Conflict(
-                "the change conflicts with data written at the same time; try again",
-                code="db.conflict",
-            ) from err
-        except OperationalError as err:
-            self.session.rollback()
-            raise DatabaseNotReady("the database did not accept the change", code="db.unavailable") from err
+            raise _translate(err) from err
 
     def rollback(self) -> None:
         self.audit.pending.clear()
@@ -118,6 +124,15 @@ class SqlUnitOfWork:
             prev = digest
         self.session.execute(update(head).where(head.c.id == 1).values(seq=seq, hash=prev))
         self.audit.pending.clear()
+
+
+def _translate(err: SQLAlchemyError) -> YunzhangError:
+    if isinstance(err, IntegrityError):
+        return Conflict("the change conflicts with data written at the same time; try again",
+                        code="db.conflict")
+    if isinstance(err, OperationalError):
+        return DatabaseNotReady("the database did not accept the change", code="db.unavailable")
+    return DatabaseNotReady(f"database error: {type(err).__name__}", code="db.unavailable")
 
 
 class SqlUnitOfWorkFactory:

@@ -6,7 +6,7 @@ import base64
 import binascii
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
@@ -33,7 +33,10 @@ PhoneText = Annotated[str, Field(min_length=1, max_length=20, examples=["1380013
 
 class SmsCodeRequest(Strict):
     phone: PhoneText
-    purpose: CodePurpose = CodePurpose.REGISTER
+    # Codes for other purposes (confirming an agent) are sent by the flows that need them.
+    purpose: Literal[CodePurpose.REGISTER, CodePurpose.LOGIN, CodePurpose.RESET_PASSWORD] = (
+        CodePurpose.REGISTER
+    )
 
 
 class SmsCodePublic(Public):
@@ -87,7 +90,7 @@ class SessionPublic(Public):
 def send_sms_code(body: SmsCodeRequest, caller: AnonymousCaller, c: ContainerDep) -> SmsCodePublic:
     """Send a one-time code by SMS (registration, login, password reset). Rate-limited."""
     expires = persons.send_sms_code(
-        persons.SendSmsCode(body.phone, body.purpose), caller=caller, uow=c.uow,
+        persons.SendSmsCode(body.phone, CodePurpose(body.purpose)), caller=caller, uow=c.uow,
         keyring=c.keyring, limiter=c.limiter, clock=c.clock, settings=c.settings)
     return SmsCodePublic(expires_at=expires)
 

@@ -1,0 +1,214 @@
+"""The one authorization decision: may this person do this action on this resource at this time?
+
+``decide`` is pure: the service layer loads the facts (the actor's membership, grants and last
+liveness check, the target's membership) fresh from the database for every call, so a revoked
+grant or ended role counts from the very next decision.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from yunzhang.domain.grants import Grant, SealGrant, Window, show_time
+from yunzhang.domain.roles import Membership, Role
+
+
+class Action(StrEnum):
+    VIEW = "enterprise:view"  # see members, applications and grants
+    ACT = "business:act"  # act for the enterprise in a scope (login, declare, bid, ...)
+    USE_SEAL = "seal:use"  # stamp with a seal in a business system
+    APPROVE_ROLE = "role:approve"  # approve or reject an application for a role
+    GRANT_ROLE = "role:grant"  # give a role without an application (主动授权)
+    REVOKE_ROLE = "role:revoke"  # remove a member's role
+    GRANT = "grant:create"  # authorize an agent for all business or scopes
+    REVOKE_GRANT = "grant:revoke"
+    GRANT_SEAL = "seal_grant:create"
+    REVOKE_SEAL_GRANT = "seal_grant:revoke"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What the action is on. Only the fields the action needs are set."""
+
+    enterprise_id: uuid.UUID
+    enterprise_name: str = "this enterprise"
+    uscc: str = ""
+    scope: str | None = None  # ACT
+    seal_id: str | None = None  # USE_SEAL, GRANT_SEAL
+    business_system: str | None = None  # USE_SEAL, GRANT_SEAL
+    role: Role | None = None  # APPROVE_ROLE, GRANT_ROLE: the role given
+    subject_person: uuid.UUID | None = None  # the applicant, the member, the grantee
+    all_business: bool = False  # GRANT
+    scopes: tuple[str, ...] = ()  # GRANT
+    window: Window | None = None  # GRANT, GRANT_SEAL
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the decision needs to know, read in the same transaction as the action."""
+
+    membership: Membership | None  # the actor's active membership in the enterprise
+    grants: tuple[Grant, ...] = ()  # the actor's business grants there (recent and current)
+    seal_grants: tuple[SealGrant, ...] = ()  # the actor's seal grants for the asked seal/system
+    subject: Membership | None = None  # the subject person's active membership, when relevant
+    liveness_at: datetime | None = None  # the actor's last liveness check
+    fresh_liveness: timedelta = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str
+    grant_ids: tuple[int, ...] = field(default=())
+
+
+def _deny(reason: str) -> Decision:
+    return Decision(False, reason)
+
+
+_MANAGERS = (Role.LEGAL_REP, Role.ADMIN)
+
+
+def decide(actor: uuid.UUID, action: Action, resource: Resource, at: datetime, facts: Facts) -> Decision:
+    name = resource.enterprise_name
+    member = facts.membership
+    if member is None or not member.active:
+        return _deny(f"you are not a member of {name}")
+    if member.role is None:
+        return _deny(f"you are linked to {name} but hold no role there; apply for one first")
+    role = member.role
+    as_role = f"as {role.label} of {name}"
+
+    if action is Action.VIEW:
+        return Decision(True, as_role)
+    if action is Action.ACT:
+        return _act(role, as_role, resource, at, facts)
+    if action is Action.USE_SEAL:
+        return _use_seal(role, as_role, resource, at, facts)
+
+    # Everything below manages the enterprise: agents never do (seed 002 §2.3, no re-delegation).
+    if role is Role.AGENT:
+        return _deny(f"agents cannot {_VERBS[action]}")
+    if action in (Action.APPROVE_ROLE, Action.GRANT_ROLE):
+        return _give_role(actor, action, role, as_role, resource, facts)
+    if action is Action.REVOKE_ROLE:
+        return _revoke_role(actor, role, as_role, resource, at, facts)
+    if action in (Action.GRANT, Action.GRANT_SEAL):
+        return _grant(actor, action, role, as_role, resource, facts)
+    # REVOKE_GRANT, REVOKE_SEAL_GRANT: the legal representative and administrators manage grants.
+    return Decision(True, as_role)
+
+
+_VERBS = {
+    Action.APPROVE_ROLE: "approve roles",
+    Action.GRANT_ROLE: "grant roles",
+    Action.REVOKE_ROLE: "revoke roles",
+    Action.GRANT: "authorize others (no re-delegation)",
+    Action.REVOKE_GRANT: "revoke authorizations",
+    Action.GRANT_SEAL: "authorize seal use (no re-delegation)",
+    Action.REVOKE_SEAL_GRANT: "revoke seal authorizations",
+}
+
+
+def _best_refusal(problems: list[tuple[int, str]], fallback: str) -> Decision:
+    # A grant that will start is the most useful thing to tell; then one that ended last.
+    if not problems:
+        return _deny(fallback)
+    problems.sort(key=lambda p: p[0])
+    return _deny(problems[0][1])
+
+
+def _act(role: Role, as_role: str, resource: Resource, at: datetime, facts: Facts) -> Decision:
+    scope = resource.scope or ""
+    if role in _MANAGERS:
+        return Decision(True, as_role)
+    usable: list[Grant] = []
+    problems: list[tuple[int, str]] = []
+    for grant in facts.grants:
+        if not grant.covers(scope):
+            continue
+        problem = grant.timing_problem(at, grant.describe())
+        if problem is None:
+            usable.append(grant)
+        else:
+            problems.append((0 if at < grant.starts_at else 1, problem))
+    if usable:
+        ids = tuple(sorted(g.id for g in usable if g.id is not None))
+        first = min(usable, key=lambda g: g.id or 0)
+        return Decision(True, f"grant {first.id} for {first.describe()} covers {scope} until "
+                              f"{show_time(first.ends_at)}", ids)
+    return _best_refusal(problems, f"no grant of yours covers {scope} in {resource.enterprise_name}")
+
+
+def _use_seal(role: Role, as_role: str, resource: Resource, at: datetime, facts: Facts) -> Decision:
+    if role is Role.LEGAL_REP:
+        return Decision(True, f"{as_role} (the seals' owner)")
+    seal, system = resource.seal_id or "", resource.business_system or ""
+    usable: list[SealGrant] = []
+    problems: list[tuple[int, str]] = []
+    for grant in facts.seal_grants:
+        if not grant.covers(seal, system):
+            continue
+        problem = grant.timing_problem(at, grant.describe())
+        if problem is None:
+            usable.append(grant)
+        else:
+            problems.append((0 if at < grant.starts_at else 1, problem))
+    if usable:
+        first = min(usable, key=lambda g: g.id or 0)
+        return Decision(True, f"seal grant {first.id} for {first.describe()} until "
+                              f"{show_time(first.ends_at)}",
+                        tuple(sorted(g.id for g in usable if g.id is not None)))
+    return _best_refusal(problems, f"no seal grant of yours covers seal {seal} in {system}")
+
+
+def _give_role(actor: uuid.UUID, action: Action, role: Role, as_role: str, resource: Resource,
+               facts: Facts) -> Decision:
+    wanted = resource.role
+    if resource.subject_person == actor:
+        what = "approve your own application" if action is Action.APPROVE_ROLE else "grant yourself a role"
+        return _deny(f"you cannot {what}")
+    if wanted is Role.LEGAL_REP:
+        return _deny("the legal representative comes from the registry; no one grants that role")
+    if wanted is Role.ADMIN and role is not Role.LEGAL_REP:
+        return _deny("only the legal representative appoints license administrators")
+    return Decision(True, as_role)
+
+
+def _revoke_role(actor: uuid.UUID, role: Role, as_role: str, resource: Resource, at: datetime,
+                 facts: Facts) -> Decision:
+    target = facts.subject
+    if resource.subject_person == actor:
+        return _deny("you cannot revoke your own role; unlink from the enterprise instead")
+    if target is None or not target.active or target.role is None:
+        return _deny(f"that person holds no role in {resource.enterprise_name}")
+    if target.role is Role.LEGAL_REP:
+        return _deny("the legal representative's role comes from the registry and cannot be revoked")
+    if target.role is Role.ADMIN and role is not Role.LEGAL_REP:
+        return _deny("only the legal representative revokes license administrators")
+    # Seed 000 §4.2.6: roles are revoked "通过人脸识别认证后", after a face check.
+    if facts.liveness_at is None or at - facts.liveness_at > facts.fresh_liveness:
+        minutes = int(facts.fresh_liveness.total_seconds() // 60)
+        last = show_time(facts.liveness_at) if facts.liveness_at else "never"
+        return _deny(f"revoking a role needs a liveness check (实人认证) within the last "
+                     f"{minutes} minutes; your last one: {last}")
+    return Decision(True, as_role)
+
+
+def _grant(actor: uuid.UUID, action: Action, role: Role, as_role: str, resource: Resource,
+           facts: Facts) -> Decision:
+    target = facts.subject
+    if resource.subject_person == actor:
+        return _deny("you cannot authorize yourself")
+    if target is None or not target.active or target.role is None:
+        return _deny(f"that person holds no role in {resource.enterprise_name}")
+    if action is Action.GRANT and target.role is not Role.AGENT:
+        return _deny(f"business grants are for agents; that person is the {target.role.label}")
+    if action is Action.GRANT_SEAL and target.role is Role.LEGAL_REP:
+        return _deny("the legal representative uses the seals without a grant")
+    # Nobody grants more than they hold: the legal representative and administrators hold all
+    # business without limit in time, so any scope and window is within their authority.
+    return Decision(True, as_role)
