@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 
 from yunzhang.domain.scopes import scope_covers
@@ -45,7 +45,8 @@ class Window:
         if start.tzinfo is None or (end is not None and end.tzinfo is None):
             raise InvalidInput("times must carry a timezone (e.g. 2026-12-01T09:00+08:00)",
                                code="window.naive")
-        end = end or start + DEFAULT_WINDOW
+        start = start.astimezone(UTC)
+        end = (end or start + DEFAULT_WINDOW).astimezone(UTC)
         if end <= start:
             raise InvalidInput(
                 f"the window ends ({show_time(end)}) at or before it starts ({show_time(start)})",
