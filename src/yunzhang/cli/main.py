@@ -9,7 +9,7 @@ import sys
 import typer
 
 from yunzhang import __version__
-from yunzhang.cli import audit, db, enterprises, messages
+from yunzhang.cli import audit, db, enterprises, grants, messages, roles
 from yunzhang.cli.common import cli_caller, settings
 from yunzhang.errors import YunzhangError
 
@@ -23,6 +23,18 @@ app.add_typer(db.app, name="db")
 app.add_typer(enterprises.app, name="enterprises")
 app.add_typer(audit.app, name="audit")
 app.add_typer(messages.app, name="sms")
+app.add_typer(roles.app, name="roles")
+app.add_typer(grants.app, name="grants")
+
+
+@app.command()
+def scopes() -> None:
+    """The scope tree that precise grants name (built-in plus YUNZHANG_SCOPES_FILE)."""
+    from yunzhang.adapters.scope_files import load_scope_tree
+
+    tree = load_scope_tree(settings().scopes_file)
+    for name in sorted(tree.titles):
+        typer.echo(f"{'  ' * name.count('.')}{name:<40} {tree.titles[name]}")
 
 
 @app.command()
@@ -65,7 +77,7 @@ def demo(
     c = build_container(s)
     migrate.upgrade(c.engine)
     data = seed_demo(caller=cli_caller(), uow=c.uow, keyring=c.keyring, passwords=c.passwords,
-                     clock=c.clock)
+                     clock=c.clock, settings=s, scopes=c.scopes)
     base = f"http://127.0.0.1:{port}"
     lines = [
         "",
@@ -84,6 +96,9 @@ def demo(
         f"  curl -c jar -X POST {base}/api/v1/sessions -H 'content-type: application/json' \\",
         f"       -d '{{\"phone\":\"13800000001\",\"password\":\"{data.password}\"}}'",
         f"  curl -b jar '{base}/api/v1/enterprises?q=云章'",
+        f"  curl -b jar '{base}/api/v1/me/memberships'",
+        "  YUNZHANG_ENV=development .venv/bin/yunzhang grants check "
+        f"{data.uscc} --scope ecommerce.bidding.full_process --as 13800000003",
         f"  curl -H 'Authorization: Bearer {s.admin_token.get_secret_value()}' "
         f"{base}/api/v1/admin/audit/verify",
         "  SMS codes sent by the development sender: `yunzhang sms list` (in another shell)",

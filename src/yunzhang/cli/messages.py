@@ -28,5 +28,6 @@ def deliver() -> None:
     """Send every due message once (the server does this by itself every few seconds)."""
     c = container()
     report = notifications.deliver_due(uow=c.uow, sender=c.sms, clock=c.clock,
-                                       max_attempts=c.settings.outbox_max_attempts)
+                                       max_attempts=c.settings.outbox_max_attempts,
+                                       keep_bodies=c.settings.sms_sender == "dev")
     typer.echo(f"sent {report.sent}, retrying {report.retrying}, gave up {report.given_up}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -11,6 +12,7 @@ from yunzhang.domain.ids import FULL_ID_NUMBER
 from yunzhang.errors import InvalidInput
 
 MAX_SMS_CHARS = 300
+ONE_TIME_CODE = re.compile(r"(?<![0-9])[0-9]{6}(?![0-9])")
 
 
 class CodePurpose(StrEnum):
@@ -77,7 +79,11 @@ class OutboxMessage:
     sent_at: datetime | None = None
     provider_id: str | None = None
 
-    def mark_sent(self, *, at: datetime, provider_id: str | None) -> None:
+    def mark_sent(self, *, at: datetime, provider_id: str | None, keep_body: bool = False) -> None:
+        """Record delivery. Unless ``keep_body`` (the development sender, whose messages operators
+        read), one-time codes are blanked out of the stored text once they are delivered."""
+        if not keep_body:
+            self.body = ONE_TIME_CODE.sub("******", self.body)
         self.status = OutboxStatus.SENT
         self.attempts += 1
         self.sent_at = at

@@ -3,13 +3,19 @@ and members, all verified, with passwords printed for the person trying the plat
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from yunzhang.domain.audit import AuditRecord, AuditTag
 from yunzhang.domain.ids import ResidentId
+from yunzhang.config import Settings
 from yunzhang.domain.persons import Person
+from yunzhang.domain.roles import Role
+from yunzhang.domain.scopes import ScopeTree
 from yunzhang.services.context import Caller
 from yunzhang.services.enterprises import ImportRegistry, import_registry
+from yunzhang.services.grants import CreateGrant, create_grant
+from yunzhang.services.roles import GrantRole, grant_role, sync_legal_representative
 from yunzhang.services.ports import Clock, Keyring, PasswordHasher, UnitOfWorkFactory
 
 DEMO_PASSWORD = "Yunzhang-demo-2026"
@@ -26,9 +32,10 @@ class DemoPerson:
 
 DEMO_PEOPLE = (
     DemoPerson("legal representative (法定代表人)", "张云章", "13800000001", "310115198001010016"),
-    DemoPerson("future license administrator (证照管理员)", "李管理", "13800000002",
+    DemoPerson("license administrator (证照管理员)", "李管理", "13800000002",
                "310115198502020028"),
-    DemoPerson("future agent (经办人)", "王经办", "13800000003", "310115199003030031"),
+    DemoPerson("agent (经办人), authorized for bidding and social-insurance declarations", "王经办",
+               "13800000003", "310115199003030031"),
 )
 
 
@@ -43,7 +50,7 @@ class DemoData:
 
 def seed_demo(
     *, caller: Caller, uow: UnitOfWorkFactory, keyring: Keyring, passwords: PasswordHasher,
-    clock: Clock
+    clock: Clock, settings: Settings, scopes: ScopeTree,
 ) -> DemoData:
     """Idempotent: a second run finds everything in place and changes nothing."""
     legal = DEMO_PEOPLE[0]
@@ -72,5 +79,31 @@ def seed_demo(
             tx.audit.record(AuditRecord(AuditTag.DEMO_SEED, caller.actor, f"person:{record.id}",
                                         details={"name": person.name}))
             created = True
+        enterprise = tx.enterprises.by_uscc(DEMO_USCC)
+        assert enterprise is not None
+        sync_legal_representative(tx, enterprise, at=clock.now(), actor=caller.actor)
         tx.commit()
+    if created:
+        _appoint(caller=caller, uow=uow, keyring=keyring, clock=clock, settings=settings,
+                 scopes=scopes)
     return DemoData(DEMO_USCC, name, DEMO_PEOPLE, DEMO_PASSWORD, created)
+
+
+def _appoint(*, caller: Caller, uow: UnitOfWorkFactory, keyring: Keyring, clock: Clock,
+             settings: Settings, scopes: ScopeTree) -> None:
+    """The legal representative appoints the administrator and the agent, and authorizes the
+    agent for bidding and social-insurance declarations for the default three days."""
+    legal, admin, agent = (_person_id(uow, p.phone) for p in DEMO_PEOPLE)
+    for person, role in ((DEMO_PEOPLE[1], Role.ADMIN), (DEMO_PEOPLE[2], Role.AGENT)):
+        grant_role(GrantRole(legal, DEMO_USCC, person.name, person.id_number, person.phone, role),
+                   caller=caller, uow=uow, clock=clock, keyring=keyring, settings=settings)
+    create_grant(CreateGrant(legal, DEMO_USCC, agent, False,
+                             ["ecommerce.bidding.full_process", "hr.social_insurance.declare"]),
+                 caller=caller, uow=uow, clock=clock, scopes=scopes, settings=settings)
+
+
+def _person_id(uow: UnitOfWorkFactory, phone: str) -> uuid.UUID:
+    with uow() as tx:
+        person = tx.persons.by_phone(phone)
+        assert person is not None
+        return person.id

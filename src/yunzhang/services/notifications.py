@@ -40,7 +40,8 @@ class DeliveryReport:
 
 
 def deliver_due(
-    *, uow: UnitOfWorkFactory, sender: SmsSender, clock: Clock, max_attempts: int, batch: int = 50
+    *, uow: UnitOfWorkFactory, sender: SmsSender, clock: Clock, max_attempts: int, batch: int = 50,
+    keep_bodies: bool = False,
 ) -> DeliveryReport:
     """Send every due message once. Claims in one short transaction, sends outside any
     transaction (a slow gateway never holds database locks), records each result in its own."""
@@ -68,7 +69,7 @@ def deliver_due(
             at = clock.now()
             masked = Phone(recipient).masked
             if error is None:
-                message.mark_sent(at=at, provider_id=provider_id)
+                message.mark_sent(at=at, provider_id=provider_id, keep_body=keep_bodies)
                 tx.audit.record(
                     AuditRecord(AuditTag.OUTBOX_DELIVER, "system", f"outbox:{message.id}",
                                 details={"to": masked, "attempt": message.attempts})

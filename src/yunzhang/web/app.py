@@ -73,6 +73,7 @@ async def _outbox_loop(container: Container) -> None:
             await asyncio.to_thread(
                 deliver_due, uow=container.uow, sender=container.sms, clock=container.clock,
                 max_attempts=settings.outbox_max_attempts,
+                keep_bodies=settings.sms_sender == "dev",
             )
         except Exception:  # the loop must survive a database hiccup; the error is logged
             log.exception("outbox delivery round failed")
