@@ -51,12 +51,15 @@ def _legal_rep(tx: UnitOfWork, enterprise: Enterprise) -> Person | None:
 
 
 def _set_role(tx: UnitOfWork, enterprise: Enterprise, person_id: uuid.UUID, role: Role, *,
-              at: datetime, authority: str, by: uuid.UUID | None) -> Membership:
+              at: datetime, authority: str, by: uuid.UUID | None, actor: str) -> Membership:
     """End the person's current membership (if any) and start one with the new role, so the
     history keeps who held which role when and on whose authority."""
     current = tx.memberships.active(person_id, enterprise.id)
     if current is not None:
         current.end(at=at, reason=EndReason.ROLE_CHANGED, by=by)
+        # Grants were given for the role that ends here: a later agent role must not revive them.
+        end_grants_of(tx, person_id=person_id, enterprise_id=enterprise.id, at=at, by=by,
+                      reason=f"role changed to {role.value}", actor=actor, uscc=enterprise.uscc)
     membership = Membership(enterprise_id=enterprise.id, person_id=person_id, role=role,
                             started_at=at, authority=authority[:200], granted_by=by)
     tx.memberships.add(membership)
@@ -116,7 +119,8 @@ def bind_person_as_legal_rep(tx: UnitOfWork, person: Person, *, at: datetime, ac
 def _bind(tx: UnitOfWork, enterprise: Enterprise, person: Person, *, at: datetime, actor: str) -> None:
     for application in tx.applications.pending_of(person.id, enterprise.id):
         application.status = ApplicationStatus.WITHDRAWN
-    _set_role(tx, enterprise, person.id, Role.LEGAL_REP, at=at, authority="registry", by=None)
+    _set_role(tx, enterprise, person.id, Role.LEGAL_REP, at=at, authority="registry", by=None,
+              actor=actor)
     tx.audit.record(AuditRecord(AuditTag.ROLE_BIND_LEGAL_REP, actor, f"enterprise:{enterprise.uscc}",
                                 details={"person": str(person.id)}))
 
@@ -321,7 +325,7 @@ def _finish(tx: UnitOfWork, enterprise: Enterprise, application: RoleApplication
         if application.role is Role.ADMIN:
             _check_admin_limit(tx, enterprise, application.applicant_id, settings)
         _set_role(tx, enterprise, application.applicant_id, application.role, at=at,
-                  authority=authority, by=by)
+                  authority=authority, by=by, actor=caller.actor)
     application.decide(approved=approve, by=by, at=at, note=note)
     label = "证照管理员" if application.role is Role.ADMIN else "经办人"
     verdict = "已通过" if approve else "未通过" + (f"：{note}" if note else "")
@@ -367,8 +371,10 @@ def grant_role(cmd: GrantRole, *, caller: Caller, uow: UnitOfWorkFactory, clock:
             resource_of(enterprise, role=cmd.role, subject_person=person.id),
             now, tx=tx, caller=caller, uow=uow)
         current = tx.memberships.active(person.id, enterprise.id)
-        if current is not None and current.role is cmd.role:
-            raise Conflict(f"{name} already is the {cmd.role.label}", code="role.already_held")
+        if current is not None and current.role is not None and current.role is not Role.LEGAL_REP \
+                and _rank(current.role) >= _rank(cmd.role):
+            # A lower role would end the held one without a revocation's liveness check.
+            raise Conflict(f"{name} already is the {current.role.label}", code="role.already_held")
         if current is not None and current.role is Role.LEGAL_REP:
             raise Conflict("the legal representative's role follows the registry",
                            code="role.legal_rep_fixed")
@@ -377,7 +383,8 @@ def grant_role(cmd: GrantRole, *, caller: Caller, uow: UnitOfWorkFactory, clock:
         for application in tx.applications.pending_of(person.id, enterprise.id):
             application.status = ApplicationStatus.WITHDRAWN
         membership = _set_role(tx, enterprise, person.id, cmd.role, at=now, by=cmd.granter_id,
-                               authority=f"granted by {cmd.granter_id} ({decision.reason})")
+                               authority=f"granted by {cmd.granter_id} ({decision.reason})",
+                               actor=caller.actor)
         queue_sms(tx, phone=person.phone, at=now,
                   body=f"【云章】您已被授予{enterprise.name}的"
                        f"{'证照管理员' if cmd.role is Role.ADMIN else '经办人'}角色。")
