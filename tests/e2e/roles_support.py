@@ -265,11 +265,24 @@ def refused(response: httpx.Response, container: Container, before: dict[str, An
     assert (event.action, event.outcome, event.details["reason"]) == (action, "denied", reason)
 
 
+# Refused before any use case runs (parsing, authentication): no audit event.
+_UNAUDITED = ("request.", "auth.")
+
+
 def rejected(response: httpx.Response, container: Container, before: dict[str, Any],
              status: int, code: str) -> dict[str, Any]:
-    """A refused request that is not a permission refusal: its problem, and nothing written."""
+    """A refused request that is not a permission refusal: its problem, nothing changed, and
+    (once a use case refused it) one audit event of the refusal with its code."""
     body = problem(response, status, code)
-    assert state(container) == before
+    after = state(container)
+    assert {k: v for k, v in after.items() if k != "audit_events"} == {
+        k: v for k, v in before.items() if k != "audit_events"}
+    event = newest_event(container)
+    if code.startswith(_UNAUDITED):
+        assert event.request_id != response.headers["x-request-id"]
+        return body
+    assert (event.request_id, event.outcome, event.details["code"], event.details["reason"]) == (
+        response.headers["x-request-id"], "denied", code, body["detail"])
     return body
 
 

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
-from yunzhang.domain.audit import AuditEvent, AuditRecord, ChainProblem, check_chain
+from yunzhang.domain.audit import (
+    AuditEvent,
+    AuditRecord,
+    AuditTag,
+    ChainProblem,
+    Outcome,
+    check_chain,
+)
+from yunzhang.errors import PermissionDenied, YunzhangError
 from yunzhang.services.context import Caller
 from yunzhang.services.ports import UnitOfWorkFactory
 
@@ -39,3 +50,39 @@ def verify_audit_chain(*, uow: UnitOfWorkFactory) -> ChainReport:
 def recent_events(*, uow: UnitOfWorkFactory, limit: int, subject: str | None = None) -> list[AuditEvent]:
     with uow() as tx:
         return tx.audit.recent(limit=limit, subject=subject)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def refusals_audited(
+    tag: AuditTag, subject: Callable[..., str]
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Audit every refusal of a use case, not only the decision function's: invalid windows,
+    unknown scopes, the administrator limit... each becomes an event with outcome ``denied`` and
+    the error's code, written in its own transaction (the refused change is rolled back).
+    ``subject`` receives the use case's positional arguments. Permission refusals are already audited by
+    ``authorization.require`` and are not written twice."""
+
+    def wrap(use_case: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(use_case)
+        def audited(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return use_case(*args, **kwargs)
+            except PermissionDenied:
+                raise
+            except YunzhangError as err:
+                caller = kwargs["caller"]
+                uow = kwargs["uow"]
+                assert isinstance(caller, Caller)
+                record_separately(
+                    AuditRecord(tag, caller.actor, subject(*args)[:200], Outcome.DENIED,
+                                {"code": err.code, "reason": err.detail}),
+                    caller=caller, uow=uow,  # type: ignore[arg-type]
+                )
+                raise
+
+        return audited
+
+    return wrap

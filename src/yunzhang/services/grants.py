@@ -17,6 +17,7 @@ from yunzhang.domain.roles import Role
 from yunzhang.domain.scopes import ScopeTree
 from yunzhang.errors import Conflict, InvalidInput, NotFound
 from yunzhang.services import authorization
+from yunzhang.services.audit import refusals_audited
 from yunzhang.services.context import Caller
 from yunzhang.services.notifications import queue_sms
 from yunzhang.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -86,6 +87,7 @@ class RevokeGrant:
     reason: str
 
 
+@refusals_audited(AuditTag.GRANT_CREATE, lambda cmd: f"enterprise:{cmd.uscc}")
 def create_grant(
     cmd: CreateGrant, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock, scopes: ScopeTree,
     settings: Settings,
@@ -126,6 +128,7 @@ def create_grant(
         return grant
 
 
+@refusals_audited(AuditTag.SEAL_GRANT_CREATE, lambda cmd: f"enterprise:{cmd.uscc}")
 def create_seal_grant(
     cmd: CreateSealGrant, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
     settings: Settings,
@@ -157,6 +160,7 @@ def create_seal_grant(
         return grant
 
 
+@refusals_audited(AuditTag.GRANT_REVOKE, lambda cmd: f"grant:{cmd.grant_id}")
 def revoke_grant(cmd: RevokeGrant, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock) -> Grant:
     reason = clean_name(cmd.reason, what="reason", code="grant.reason", max_len=500)
     now = clock.now()
@@ -179,6 +183,7 @@ def revoke_grant(cmd: RevokeGrant, *, caller: Caller, uow: UnitOfWorkFactory, cl
         return grant
 
 
+@refusals_audited(AuditTag.SEAL_GRANT_REVOKE, lambda cmd: f"seal_grant:{cmd.grant_id}")
 def revoke_seal_grant(cmd: RevokeGrant, *, caller: Caller, uow: UnitOfWorkFactory,
                       clock: Clock) -> SealGrant:
     reason = clean_name(cmd.reason, what="reason", code="grant.reason", max_len=500)

@@ -24,6 +24,7 @@ from yunzhang.domain.roles import (
 )
 from yunzhang.errors import Conflict, InvalidInput, NotFound
 from yunzhang.services import authorization
+from yunzhang.services.audit import refusals_audited
 from yunzhang.services.codes import issue_code, redeem_code
 from yunzhang.services.context import Caller
 from yunzhang.services.grants import end_grants_of, enterprise_by_uscc, resource_of
@@ -128,6 +129,7 @@ def _bind(tx: UnitOfWork, enterprise: Enterprise, person: Person, *, at: datetim
 # --- linking and applying --------------------------------------------------------------------
 
 
+@refusals_audited(AuditTag.MEMBER_LINK, lambda person_id, uscc: f"enterprise:{uscc}")
 def link_enterprise(person_id: uuid.UUID, uscc: str, *, caller: Caller, uow: UnitOfWorkFactory,
                     clock: Clock) -> Membership:
     """关联企业: the legal representative gets the role at once; anyone else is linked and may
@@ -152,6 +154,7 @@ def link_enterprise(person_id: uuid.UUID, uscc: str, *, caller: Caller, uow: Uni
         return membership
 
 
+@refusals_audited(AuditTag.MEMBER_UNLINK, lambda person_id, uscc: f"enterprise:{uscc}")
 def unlink_enterprise(person_id: uuid.UUID, uscc: str, *, caller: Caller, uow: UnitOfWorkFactory,
                       clock: Clock) -> None:
     """解除绑定 by the member themselves; every grant they hold there stops at once."""
@@ -185,6 +188,7 @@ class ApplyForRole:
     confirm_by_legal_rep_sms: bool = False
 
 
+@refusals_audited(AuditTag.ROLE_APPLY, lambda cmd: f"enterprise:{cmd.uscc}")
 def apply_for_role(cmd: ApplyForRole, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
                    keyring: Keyring, settings: Settings) -> RoleApplication:
     """申请角色. With ``confirm_by_legal_rep_sms`` (agents only, seed 004 §3) a code goes to the
@@ -247,6 +251,7 @@ class DecideApplication:
     note: str | None = None
 
 
+@refusals_audited(AuditTag.ROLE_APPROVE, lambda cmd: f"application:{cmd.application_id}")
 def decide_application(cmd: DecideApplication, *, caller: Caller, uow: UnitOfWorkFactory,
                        clock: Clock, settings: Settings) -> RoleApplication:
     """审批角色: the legal representative approves administrators and agents, an administrator
@@ -277,6 +282,7 @@ class ConfirmAgent:
     code: str
 
 
+@refusals_audited(AuditTag.ROLE_APPROVE, lambda cmd: f"application:{cmd.application_id}")
 def confirm_agent(cmd: ConfirmAgent, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
                   keyring: Keyring, settings: Settings) -> RoleApplication:
     """The applicant enters the code the legal representative received: the legal
@@ -351,6 +357,7 @@ class GrantRole:
     role: Role
 
 
+@refusals_audited(AuditTag.ROLE_GRANT, lambda cmd: f"enterprise:{cmd.uscc}")
 def grant_role(cmd: GrantRole, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
                keyring: Keyring, settings: Settings) -> Membership:
     """主动授权: add a registered, verified person (name + ID number + phone must all match)
@@ -403,6 +410,7 @@ class RevokeRole:
     reason: str
 
 
+@refusals_audited(AuditTag.ROLE_REVOKE, lambda cmd: f"enterprise:{cmd.uscc}")
 def revoke_role(cmd: RevokeRole, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
                 settings: Settings) -> None:
     """解除角色 by the legal representative or an administrator, after a fresh liveness check
