@@ -6,6 +6,7 @@ postgres); `make test` starts or installs it. A missing server fails the run, ne
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -44,17 +45,11 @@ def _pg_admin_engine() -> Engine:
     return engine
 
 
-@pytest.fixture(scope="session")
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A freshly created, migrated database of the requested backend, dropped at the end."""
-    backend: str = request.param
-    if backend == "sqlite":
-        path = tmp_path_factory.mktemp("sqlite") / "yunzhang.db"
-        url = f"sqlite:///{path.as_posix()}"
-        yield url
-        return
+@contextlib.contextmanager
+def _pg_database(prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database, dropped (even with open connections) when the block ends."""
     admin = _pg_admin_engine()
-    name = f"yunzhang_test_{os.getpid()}_{secrets.token_hex(4)}"
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     base = normalize_url(PG_ADMIN_URL).rsplit("/", 1)[0]
@@ -64,6 +59,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A freshly created, migrated database of the requested backend, dropped at the end."""
+    backend: str = request.param
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "yunzhang.db"
+        url = f"sqlite:///{path.as_posix()}"
+        yield url
+        return
+    with _pg_database("yunzhang_test") as url:
+        yield url
 
 
 @pytest.fixture
@@ -74,17 +82,8 @@ def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     if backend == "sqlite":
         yield f"sqlite:///{(tmp_path / 'blank.db').as_posix()}"
         return
-    admin = _pg_admin_engine()
-    name = f"yunzhang_blank_{os.getpid()}_{secrets.token_hex(4)}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base = normalize_url(PG_ADMIN_URL).rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with _pg_database("yunzhang_blank") as url:
+        yield url
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -8,6 +8,7 @@ grant or ended role counts from the very next decision.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -113,56 +114,39 @@ _VERBS = {
 }
 
 
-def _best_refusal(problems: list[tuple[int, str]], fallback: str) -> Decision:
-    # A grant that will start is the most useful thing to tell; then one that ended last.
-    if not problems:
-        return _deny(fallback)
-    problems.sort(key=lambda p: p[0])
-    return _deny(problems[0][1])
+def _by_grants(candidates: Sequence[Grant | SealGrant], at: datetime, *, label: str,
+               allowed_text: str, fallback: str) -> Decision:
+    """Allowed by the usable grants among ``candidates`` (those covering what is asked), or
+    refused with the most useful reason: a grant that will start, then one that ended."""
+    usable = [g for g in candidates if g.timing_problem(at, g.describe()) is None]
+    if usable:
+        first = min(usable, key=lambda g: g.id or 0)
+        return Decision(True, f"{label} {first.id} for {first.describe()} {allowed_text}until "
+                              f"{show_time(first.ends_at)}",
+                        tuple(sorted(g.id for g in usable if g.id is not None)))
+    problems = sorted(
+        (0 if at < g.starts_at else 1, g.id or 0, g.timing_problem(at, g.describe()) or "")
+        for g in candidates
+    )
+    return _deny(problems[0][2] if problems else fallback)
 
 
 def _act(role: Role, as_role: str, resource: Resource, at: datetime, facts: Facts) -> Decision:
     scope = resource.scope or ""
     if role in _MANAGERS:
         return Decision(True, as_role)
-    usable: list[Grant] = []
-    problems: list[tuple[int, str]] = []
-    for grant in facts.grants:
-        if not grant.covers(scope):
-            continue
-        problem = grant.timing_problem(at, grant.describe())
-        if problem is None:
-            usable.append(grant)
-        else:
-            problems.append((0 if at < grant.starts_at else 1, problem))
-    if usable:
-        ids = tuple(sorted(g.id for g in usable if g.id is not None))
-        first = min(usable, key=lambda g: g.id or 0)
-        return Decision(True, f"grant {first.id} for {first.describe()} covers {scope} until "
-                              f"{show_time(first.ends_at)}", ids)
-    return _best_refusal(problems, f"no grant of yours covers {scope} in {resource.enterprise_name}")
+    return _by_grants([g for g in facts.grants if g.covers(scope)], at, label="grant",
+                      allowed_text=f"covers {scope} ",
+                      fallback=f"no grant of yours covers {scope} in {resource.enterprise_name}")
 
 
 def _use_seal(role: Role, as_role: str, resource: Resource, at: datetime, facts: Facts) -> Decision:
     if role is Role.LEGAL_REP:
         return Decision(True, f"{as_role} (the seals' owner)")
     seal, system = resource.seal_id or "", resource.business_system or ""
-    usable: list[SealGrant] = []
-    problems: list[tuple[int, str]] = []
-    for grant in facts.seal_grants:
-        if not grant.covers(seal, system):
-            continue
-        problem = grant.timing_problem(at, grant.describe())
-        if problem is None:
-            usable.append(grant)
-        else:
-            problems.append((0 if at < grant.starts_at else 1, problem))
-    if usable:
-        first = min(usable, key=lambda g: g.id or 0)
-        return Decision(True, f"seal grant {first.id} for {first.describe()} until "
-                              f"{show_time(first.ends_at)}",
-                        tuple(sorted(g.id for g in usable if g.id is not None)))
-    return _best_refusal(problems, f"no seal grant of yours covers seal {seal} in {system}")
+    return _by_grants([g for g in facts.seal_grants if g.covers(seal, system)], at,
+                      label="seal grant", allowed_text="",
+                      fallback=f"no seal grant of yours covers seal {seal} in {system}")
 
 
 def _give_role(actor: uuid.UUID, action: Action, role: Role, as_role: str, resource: Resource,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from typing import TypeVar
 from datetime import datetime, timedelta
 
 from yunzhang.config import Settings
@@ -24,6 +25,8 @@ from yunzhang.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 # A grant may start a little in the past (clocks of phones and servers differ), not more.
 BACKDATE_TOLERANCE = timedelta(minutes=5)
+G = TypeVar("G", Grant, SealGrant)
+
 _IDENT = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 
 
@@ -162,23 +165,10 @@ def create_seal_grant(
 
 @refusals_audited(AuditTag.GRANT_REVOKE, lambda cmd: f"grant:{cmd.grant_id}")
 def revoke_grant(cmd: RevokeGrant, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock) -> Grant:
-    reason = clean_name(cmd.reason, what="reason", code="grant.reason", max_len=500)
-    now = clock.now()
+    """Takes effect on the very next decision: decisions read grants from the database."""
     with uow(request_id=caller.request_id) as tx:
-        grant = tx.grants.get(cmd.grant_id)
-        if grant is None:
-            raise NotFound(f"no grant {cmd.grant_id}", code="grant.not_found")
-        enterprise = tx.enterprises.get(grant.enterprise_id)
-        assert enterprise is not None
-        authorization.require(cmd.revoker_id, Action.REVOKE_GRANT,
-                              resource_of(enterprise, subject_person=grant.grantee_id), now,
-                              tx=tx, caller=caller, uow=uow)
-        if grant.status != GrantStatus.ACTIVE:
-            raise Conflict(f"grant {grant.id} is already {grant.status}", code="grant.not_active")
-        grant.stop(status=GrantStatus.REVOKED, at=now, by=cmd.revoker_id, reason=reason)
-        tx.audit.record(AuditRecord(AuditTag.GRANT_REVOKE, caller.actor,
-                                    f"enterprise:{enterprise.uscc}",
-                                    details={"grant": grant.id, "reason": reason}))
+        grant = _revoke(tx.grants.get(cmd.grant_id), cmd, "grant", tx=tx, caller=caller, uow=uow,
+                        clock=clock)
         tx.commit()
         return grant
 
@@ -186,26 +176,38 @@ def revoke_grant(cmd: RevokeGrant, *, caller: Caller, uow: UnitOfWorkFactory, cl
 @refusals_audited(AuditTag.SEAL_GRANT_REVOKE, lambda cmd: f"seal_grant:{cmd.grant_id}")
 def revoke_seal_grant(cmd: RevokeGrant, *, caller: Caller, uow: UnitOfWorkFactory,
                       clock: Clock) -> SealGrant:
-    reason = clean_name(cmd.reason, what="reason", code="grant.reason", max_len=500)
-    now = clock.now()
     with uow(request_id=caller.request_id) as tx:
-        grant = tx.seal_grants.get(cmd.grant_id)
-        if grant is None:
-            raise NotFound(f"no seal grant {cmd.grant_id}", code="seal_grant.not_found")
-        enterprise = tx.enterprises.get(grant.enterprise_id)
-        assert enterprise is not None
-        authorization.require(cmd.revoker_id, Action.REVOKE_SEAL_GRANT,
-                              resource_of(enterprise, subject_person=grant.grantee_id), now,
-                              tx=tx, caller=caller, uow=uow)
-        if grant.status != GrantStatus.ACTIVE:
-            raise Conflict(f"seal grant {grant.id} is already {grant.status}",
-                           code="grant.not_active")
-        grant.stop(status=GrantStatus.REVOKED, at=now, by=cmd.revoker_id, reason=reason)
-        tx.audit.record(AuditRecord(AuditTag.SEAL_GRANT_REVOKE, caller.actor,
-                                    f"enterprise:{enterprise.uscc}",
-                                    details={"seal_grant": grant.id, "reason": reason}))
+        grant = _revoke(tx.seal_grants.get(cmd.grant_id), cmd, "seal_grant", tx=tx, caller=caller,
+                        uow=uow, clock=clock)
         tx.commit()
         return grant
+
+
+_REVOKE = {
+    "grant": (Action.REVOKE_GRANT, AuditTag.GRANT_REVOKE),
+    "seal_grant": (Action.REVOKE_SEAL_GRANT, AuditTag.SEAL_GRANT_REVOKE),
+}
+
+
+def _revoke(grant: G | None, cmd: RevokeGrant, kind: str, *, tx: UnitOfWork, caller: Caller,
+            uow: UnitOfWorkFactory, clock: Clock) -> G:
+    reason = clean_name(cmd.reason, what="reason", code="grant.reason", max_len=500)
+    what = kind.replace("_", " ")
+    if grant is None:
+        raise NotFound(f"no {what} {cmd.grant_id}", code=f"{kind}.not_found")
+    action, tag = _REVOKE[kind]
+    enterprise = tx.enterprises.get(grant.enterprise_id)
+    assert enterprise is not None
+    now = clock.now()
+    authorization.require(cmd.revoker_id, action,
+                          resource_of(enterprise, subject_person=grant.grantee_id), now,
+                          tx=tx, caller=caller, uow=uow)
+    if grant.status != GrantStatus.ACTIVE:
+        raise Conflict(f"{what} {grant.id} is already {grant.status}", code="grant.not_active")
+    grant.stop(status=GrantStatus.REVOKED, at=now, by=cmd.revoker_id, reason=reason)
+    tx.audit.record(AuditRecord(tag, caller.actor, f"enterprise:{enterprise.uscc}",
+                                details={kind: grant.id, "reason": reason}))
+    return grant
 
 
 def end_grants_of(tx: UnitOfWork, *, person_id: uuid.UUID, enterprise_id: uuid.UUID, at: datetime,
