@@ -33,24 +33,26 @@ def decide(
     tx: UnitOfWork,
     fresh_liveness: timedelta = timedelta(minutes=5),
 ) -> Decision:
-    membership = tx.memberships.active(actor, resource.enterprise_id)
-    if membership is None or membership.role is None:
-        return decide_on_facts(actor, action, resource, at, Facts(membership))
-    facts = Facts(membership, fresh_liveness=fresh_liveness)
+    # The hot actions read the membership and the grants in one round trip.
     if action is Action.ACT:
-        grants = tx.grants.of_grantee(actor, resource.enterprise_id, ending_after=at - RECENT)
+        membership, grants = tx.memberships.active_with_grants(
+            actor, resource.enterprise_id, scope=resource.scope or "", ending_after=at - RECENT)
         facts = Facts(membership, grants=tuple(grants))
     elif action is Action.USE_SEAL:
-        seal_grants = tx.seal_grants.for_use(actor, resource.enterprise_id, resource.seal_id or "",
-                                             resource.business_system or "",
-                                             ending_after=at - RECENT)
+        membership, seal_grants = tx.memberships.active_with_seal_grants(
+            actor, resource.enterprise_id, resource.seal_id or "", resource.business_system or "",
+            ending_after=at - RECENT)
         facts = Facts(membership, seal_grants=tuple(seal_grants))
-    elif action in _NEEDS_SUBJECT and resource.subject_person is not None:
-        subject = tx.memberships.active(resource.subject_person, resource.enterprise_id)
-        person = tx.persons.get(actor) if action is Action.REVOKE_ROLE else None
-        facts = Facts(membership, subject=subject,
-                      liveness_at=person.liveness_verified_at if person else None,
-                      fresh_liveness=fresh_liveness)
+    else:
+        membership = tx.memberships.active(actor, resource.enterprise_id)
+        facts = Facts(membership, fresh_liveness=fresh_liveness)
+        if (membership is not None and membership.role is not None
+                and action in _NEEDS_SUBJECT and resource.subject_person is not None):
+            subject = tx.memberships.active(resource.subject_person, resource.enterprise_id)
+            person = tx.persons.get(actor) if action is Action.REVOKE_ROLE else None
+            facts = Facts(membership, subject=subject,
+                          liveness_at=person.liveness_verified_at if person else None,
+                          fresh_liveness=fresh_liveness)
     return decide_on_facts(actor, action, resource, at, facts)
 
 

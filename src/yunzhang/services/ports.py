@@ -150,6 +150,22 @@ class MembershipRepository(Protocol):
 
     def count_role(self, enterprise_id: uuid.UUID, role: Role) -> int: ...
 
+    def active_with_grants(self, person_id: uuid.UUID, enterprise_id: uuid.UUID, *, scope: str,
+                           ending_after: datetime) -> tuple[Membership | None, list[Grant]]:
+        """The facts of a business:act decision in ``scope``, read together: the active
+        membership (None when there is none) and the person's business grants there of any
+        status whose window ends after ``ending_after``, in id order (none without a membership).
+        Grants that cannot cover ``scope`` may be left out; every grant that covers it is there.
+        Copies, for reading: change grants through ``GrantRepository``."""
+        ...
+
+    def active_with_seal_grants(self, person_id: uuid.UUID, enterprise_id: uuid.UUID,
+                                seal_id: str, business_system: str, *,
+                                ending_after: datetime) -> tuple[Membership | None, list[SealGrant]]:
+        """The same for a seal:use decision: the active membership and the person's grants for
+        this seal in this business system ending after ``ending_after``, in id order."""
+        ...
+
 
 class ApplicationRepository(Protocol):
     def add(self, application: RoleApplication) -> None: ...

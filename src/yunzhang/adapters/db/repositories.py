@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.orm import Session
 
 from yunzhang.domain.audit import GENESIS_HASH, AuditEvent
@@ -22,7 +22,7 @@ from yunzhang.domain.roles import (
     RoleApplication,
 )
 from yunzhang.domain.sessions import WebSession
-from yunzhang.adapters.db import tables
+from yunzhang.adapters.db import authorization, tables
 
 
 class SqlPersons:
@@ -191,6 +191,24 @@ class SqlAuditReader:
 class SqlMemberships:
     def __init__(self, session: Session) -> None:
         self._s = session
+
+    def _current(self) -> Connection:
+        # Core statements skip the ORM's autoflush: flush here, so that a decision sees what this
+        # transaction changed, as it did when the facts were read through the ORM.
+        if self._s.autoflush:
+            self._s.flush()
+        return self._s.connection()
+
+    def active_with_grants(self, person_id: uuid.UUID, enterprise_id: uuid.UUID, *, scope: str,
+                           ending_after: datetime) -> tuple[Membership | None, list[Grant]]:
+        return authorization.act_facts(self._current(), person_id, enterprise_id, scope=scope,
+                                       ending_after=ending_after)
+
+    def active_with_seal_grants(self, person_id: uuid.UUID, enterprise_id: uuid.UUID,
+                                seal_id: str, business_system: str, *,
+                                ending_after: datetime) -> tuple[Membership | None, list[SealGrant]]:
+        return authorization.seal_facts(self._current(), person_id, enterprise_id, seal_id,
+                                        business_system, ending_after=ending_after)
 
     def add(self, membership: Membership) -> None:
         self._s.add(membership)
