@@ -15,14 +15,17 @@ database at the end, also on failure. Output (stdout)::
     agreement: A/Q questions ...
 
 What is timed. yunzhang: one unit of work per question, as a service opens one transaction per
-request. The service's own first read (the enterprise by id, which also opens the transaction)
-is not timed; the call ``yunzhang.services.authorization.decide(actor, action, resource, at,
-tx=tx)`` is, with everything it does: the SQL round trips for the actor's membership and grants,
-building the domain objects, and the pure decision with its reason. Nothing is cached between
-questions: every decision reads the current rows. pycasbin: ``FastEnforcer.enforce(...)`` over
-policies held in memory. decisions/s is questions divided by the summed time inside the call,
-on one thread; p50 and p99 are of the single calls. Both engines first answer a separate warm-up
-set, and the garbage collector's survivors are frozen before each timed run (the same for both).
+request; it ends without a commit, i.e. rolls back, as a read-only request does (which also
+discards psycopg's prepared statements, so nothing here profits from them). The service's own
+first read (the enterprise by id, which also opens the transaction) is not timed; the call
+``yunzhang.services.authorization.decide(actor, action, resource, at, tx=tx)`` is, with everything
+it does: the round trip to PostgreSQL for the actor's membership and grants, building the domain
+objects, and the pure decision with its reason. Nothing is cached between questions: every
+decision reads the current rows. pycasbin: ``FastEnforcer.enforce(...)`` over policies held in
+memory, loaded once before the run. decisions/s is questions divided by the summed time inside
+the call, on one thread; p50 and p99 are of the single calls (nearest rank). Both engines first
+answer a separate warm-up set, and the garbage collector's survivors are frozen before each timed
+run (the same for both). Other processes on the machine show in the figures: run it on a quiet one.
 
 The pycasbin model is RBAC with domains (request ``sub, dom, obj, act, at``; roles per enterprise
 via ``g = _, _, _``), chosen to give the same answers, not to be slow:
@@ -42,9 +45,10 @@ via ``g = _, _, _``), chosen to give the same answers, not to be slow:
   timestamps, so time windows are evaluated per question, as yunzhang does, rather than encoding
   only the grants active at one instant. Role lines carry an unbounded window.
 
-Plain ``casbin.Enforcer`` scans every policy line per request (over 150,000 here, about a second per
-question); ``casbin.FastEnforcer`` with ``cache_key_order=[1]`` first narrows the policy lines to the
-request's domain (its answer for large policy sets), so that is what is measured. casbin's
+Plain ``casbin.Enforcer`` evaluates the matcher against every policy line for every request (close
+to 200,000 lines here: one request did not finish within four minutes on the 2-core benchmark
+machine); ``casbin.FastEnforcer`` with ``cache_key_order=[1]`` first narrows the lines to the
+request's domain (pycasbin's answer for large policy sets), so that is what is measured. casbin's
 per-request log line is silenced (logger level ERROR). The engines agree only because the data
 is consistent the way yunzhang's services keep it: business grants go to agents, a member who
 leaves has their grants ended; casbin alone would not know that an agent's membership ended.
@@ -54,6 +58,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import math
 import os
 import random
@@ -482,6 +487,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=20261201)
     args = parser.parse_args(argv)
+    if importlib.util.find_spec("casbin") is None:
+        raise SystemExit("pycasbin is missing: install the bench extra, pip install -e '.[bench]'")
 
     rng = random.Random(args.seed)
     scopes = sorted(load_scope_tree(None).titles)
@@ -508,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"authz benchmark: {sizes['enterprises']:,} enterprises, {sizes['persons']:,} persons, "
           f"{sizes['memberships']:,} memberships, {sizes['grants']:,} grants, "
           f"{sizes['seal_grants']:,} seal grants ({rules:,} casbin rules); {len(timed):,} "
-          f"questions after {len(warmup):,} warm-up, one thread; {ANCHORS}")
+          f"questions after {len(warmup):,} warm-up, one thread, {os.cpu_count()} CPUs; {ANCHORS}")
     print(ours.line("yunzhang"))
     print(theirs.line("pycasbin"))
     agree = sum(a == b for a, b in zip(ours.allowed, theirs.allowed, strict=True))
