@@ -15,6 +15,8 @@ from yunzhang.errors import ConfigurationError
 DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"
 DEV_PII_KEY = "dev-only-pii-key-not-for-production"
 DEV_ADMIN_TOKEN = "dev-admin-token"
+# id:base64(32 bytes). The key-encryption key of the software key store in development only.
+DEV_KEK = "dev:ZGV2LW9ubHkta2VrLW5vdC1mb3ItcHJvZHVjdGlvbiE="
 
 Mode = Literal["development", "production"]
 Provider = Literal["dev", "http"]
@@ -73,6 +75,26 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=6, ge=1)
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
 
+    # Key custody (docs/keys.md). software: keys encrypted at rest in the database, each under
+    # its own data key wrapped by a key-encryption key (KEK); pkcs11: keys in an HSM.
+    keystore: Literal["software", "pkcs11"] = "software"
+    kek: SecretStr = SecretStr(DEV_KEK)  # "id:base64key[,id:base64key...]", first one current
+    kek_file: Path | None = None  # the same list, one per line; wins over YUNZHANG_KEK
+    pkcs11_module: str = ""  # e.g. /usr/lib/softhsm/libsofthsm2.so
+    pkcs11_token_label: str = "yunzhang"
+    pkcs11_pin: SecretStr = SecretStr("")
+
+    # PKI (docs/pki.md)
+    key_algorithm: Literal["ec-p256", "rsa-2048", "rsa-3072"] = "ec-p256"
+    person_cert_days: int = Field(default=90, ge=1, le=825)  # seed 001 §3.6: three months
+    enterprise_cert_days: int = Field(default=365, ge=1, le=825)
+    seal_cert_days: int = Field(default=730, ge=1, le=1825)
+
+    # Seal images (docs/seals.md)
+    max_image_bytes: int = Field(default=10 * 1_048_576, ge=1024)
+    max_image_megapixels: float = Field(default=40.0, gt=0)
+    seal_font: Path | None = None  # a CJK font file; default: the first installed of a known list
+
     log_level: str = "INFO"
 
     @field_validator("region_code")
@@ -109,6 +131,13 @@ class Settings(BaseSettings):
                 )
             if len(value.get_secret_value()) < 32:
                 raise ValueError(f"YUNZHANG_{name.upper()} must be at least 32 characters long")
+        if self.keystore == "software" and self.kek_file is None and \
+                self.kek.get_secret_value() == DEV_KEK:
+            raise ValueError(
+                "YUNZHANG_KEK still has its development default; set YUNZHANG_KEK or "
+                "YUNZHANG_KEK_FILE to id:base64 of 32 random bytes (see docs/keys.md), or set "
+                "YUNZHANG_ENV=development"
+            )
         for name in ("sms_sender", "identity_verifier", "liveness_checker"):
             if getattr(self, name) == "dev":
                 raise ValueError(
@@ -128,6 +157,8 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"YUNZHANG_{kind.upper()}=http needs YUNZHANG_{url_field.upper()}"
                 )
+        if self.keystore == "pkcs11" and not self.pkcs11_module:
+            raise ValueError("YUNZHANG_KEYSTORE=pkcs11 needs YUNZHANG_PKCS11_MODULE")
         return self
 
 

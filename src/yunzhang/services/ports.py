@@ -17,6 +17,9 @@ from yunzhang.domain.audit import AuditEvent, AuditRecord
 from yunzhang.domain.enterprises import Enterprise
 from yunzhang.domain.notifications import CodePurpose, OutboxMessage, SmsCode
 from yunzhang.domain.grants import Grant, SealGrant
+from yunzhang.domain.keys import KeyAlgorithm, KeyRef
+from yunzhang.domain.pki import CertificateRequest, CrlRequest, CsrInfo, SerialStatus
+from yunzhang.domain.seal_images import MoldProcessing, SealImageData, TemplateSpec
 from yunzhang.domain.persons import Person
 from yunzhang.domain.roles import Membership, Role, RoleApplication
 from yunzhang.domain.sessions import WebSession
@@ -101,6 +104,83 @@ class Keyring(Protocol):
     def token(self) -> str: ...
 
     def numeric_code(self, digits: int) -> str: ...
+
+
+@runtime_checkable
+class KeyStore(Protocol):
+    """Custody of private keys: they are made inside the store and never leave it.
+
+    Implementations: ``adapters.keystore.software`` (each key encrypted at rest under its own data
+    key, wrapped by a key-encryption key) and ``adapters.keystore.pkcs11`` (an HSM, SoftHSM2 in
+    tests). Errors: NotFound (code ``key.not_found``) for an unknown or destroyed key,
+    ExternalServiceError for a store that fails."""
+
+    name: str  # "software", "pkcs11"
+
+    def generate(self, algorithm: KeyAlgorithm, *, label: str) -> KeyRef:
+        """Make a new key pair; ``label`` says what it is for (kept with the key, not secret)."""
+        ...
+
+    def sign(self, key_id: str, data: bytes) -> bytes:
+        """Sign SHA-256(``data``): ECDSA as a DER ``Ecdsa-Sig-Value`` (RFC 3279 §2.2.3), RSA as
+        PKCS #1 v1.5 (RFC 8017 §8.2)."""
+        ...
+
+    def public_key(self, key_id: str) -> bytes:
+        """DER SubjectPublicKeyInfo."""
+        ...
+
+    def destroy(self, key_id: str) -> None:
+        """Erase the private key; signing with it fails from then on. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class CertificateFactory(Protocol):
+    """X.509 encoding (RFC 5280, RFC 6960, RFC 2986), signing through the KeyStore."""
+
+    def issue(self, request: CertificateRequest) -> bytes:
+        """The DER certificate."""
+        ...
+
+    def crl(self, request: CrlRequest) -> bytes:
+        """The DER CRL (v2, with CRL number and authority key identifier)."""
+        ...
+
+    def read_csr(self, data: bytes) -> CsrInfo:
+        """Parse a PKCS #10 request (PEM or DER) and check its signature; InvalidInput
+        (``certificate.csr``) when it is malformed, badly signed or of a refused key type."""
+        ...
+
+    def ocsp_serials(self, request: bytes) -> list[int]:
+        """The serials asked about in a DER OCSPRequest; InvalidInput when malformed."""
+        ...
+
+    def ocsp_response(self, request: bytes, *, issuer_certificate: bytes, issuer_key_id: str,
+                      issuer_algorithm: KeyAlgorithm, statuses: dict[int, SerialStatus],
+                      at: datetime, next_update: datetime) -> bytes:
+        """A DER OCSPResponse (RFC 6960 §4.2) signed by the issuing CA itself, answering each
+        request entry from ``statuses`` (serials missing there are "unknown"); requests for
+        another issuer are answered "unknown"; a nonce in the request is echoed."""
+        ...
+
+    def malformed_ocsp_response(self) -> bytes:
+        """The unsigned "malformedRequest" answer (RFC 6960 §2.3)."""
+        ...
+
+
+@runtime_checkable
+class SealArtist(Protocol):
+    """Draws seal images (Pillow): generated templates and processed photographs of molds."""
+
+    def render(self, spec: TemplateSpec) -> SealImageData:
+        """ConfigurationError (``image.font``) when the CJK font lacks a glyph of the text."""
+        ...
+
+    def process(self, photo: bytes, processing: MoldProcessing) -> SealImageData:
+        """InvalidInput (``image.*``) for anything that is not a sound PNG/JPEG photo within the
+        limits; PayloadTooLarge (``image.too_large``) beyond them."""
+        ...
 
 
 class PersonRepository(Protocol):

@@ -7,6 +7,8 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
+    LargeBinary,
     Column,
     ForeignKey,
     Index,
@@ -30,7 +32,12 @@ from yunzhang.domain.notifications import (
     SmsCode,
 )
 from yunzhang.domain.grants import Grant, GrantKind, GrantStatus, SealGrant
+from yunzhang.domain.keys import KeyAlgorithm
 from yunzhang.domain.persons import Person, VerificationLevel
+from yunzhang.domain.pki import Authority, CaName, Certificate, CertStatus, Profile, RevocationReason
+from yunzhang.domain.seal_images import SealColour, SealShape
+from yunzhang.domain.seals import ImageSource, ImageStatus, Seal, SealImage, SealStatus, SealType
+from yunzhang.domain.staff import StaffMember, StaffRole
 from yunzhang.domain.roles import (
     ApplicationStatus,
     EndReason,
@@ -236,6 +243,130 @@ seal_grants = Table(
     Index("ix_seal_grants_enterprise", "enterprise_id"),
 )
 
+# Private keys of the software key store, each encrypted under its own data key (AES-256-GCM),
+# the data key wrapped by a key-encryption key named by kek_id (docs/keys.md). Written by the
+# key store's own transactions, not the unit of work: a key outlives a rolled-back use case only
+# until the use case destroys it.
+keystore_keys = Table(
+    "keystore_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("algorithm", String(16), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("kek_id", String(32), nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("nonce", LargeBinary, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("destroyed_at", UtcDateTime()),
+    Index("ix_keystore_keys_kek_id", "kek_id"),
+)
+
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("serial", String(42), nullable=False),
+    Column("issuer", EnumText(CaName, 16), nullable=False),
+    Column("profile", EnumText(Profile, 16), nullable=False),
+    Column("subject", String(600), nullable=False),
+    Column("subject_ref", String(80), nullable=False),
+    Column("algorithm", EnumText(KeyAlgorithm, 16), nullable=False),
+    Column("not_before", UtcDateTime(), nullable=False),
+    Column("not_after", UtcDateTime(), nullable=False),
+    Column("der", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("key_id", String(64)),
+    Column("status", EnumText(CertStatus, 16), nullable=False),
+    Column("revoked_at", UtcDateTime()),
+    Column("revocation_reason", EnumText(RevocationReason, 32)),
+    Index("ix_certificates_issuer_serial", "issuer", "serial", unique=True),
+    Index("ix_certificates_subject_ref", "subject_ref"),
+)
+
+authorities = Table(
+    "authorities",
+    metadata,
+    Column("name", EnumText(CaName, 16), primary_key=True),
+    Column("certificate_id", Uuid, ForeignKey("certificates.id"), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("algorithm", EnumText(KeyAlgorithm, 16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("crl_number", BigInteger, nullable=False),
+    Column("crl_der", LargeBinary),
+    Column("crl_next_update", UtcDateTime()),
+)
+
+staff_roles = Table(
+    "staff_roles",
+    metadata,
+    Column("person_id", Uuid, ForeignKey("persons.id"), primary_key=True),
+    Column("role", EnumText(StaffRole, 32), primary_key=True),
+    Column("granted_at", UtcDateTime(), nullable=False),
+    Column("granted_by", String(80), nullable=False),
+)
+
+seal_types = Table(
+    "seal_types",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("shape", EnumText(SealShape, 16), nullable=False),
+    Column("kinds", JSON, nullable=False),
+    Column("filing_required", Boolean, nullable=False),
+    Column("builtin", Boolean, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+seals = Table(
+    "seals",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("enterprise_id", Uuid, ForeignKey("enterprises.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("type_code", String(32), ForeignKey("seal_types.code"), nullable=False),
+    Column("applied_by", Uuid, nullable=False),
+    Column("applied_at", UtcDateTime(), nullable=False),
+    Column("filing_number", String(32)),
+    Column("seal_code", String(13)),
+    Column("status", EnumText(SealStatus, 16), nullable=False),
+    Column("reviewed_by", Uuid),
+    Column("reviewed_at", UtcDateTime()),
+    Column("claimed_by", Uuid),
+    Column("claimed_at", UtcDateTime()),
+    Column("key_id", String(64)),
+    Column("certificate_id", Uuid, ForeignKey("certificates.id")),
+    Column("status_reason", String(500)),
+    Column("updated_at", UtcDateTime()),
+    Index("ix_seals_enterprise_id", "enterprise_id"),
+    Index("ix_seals_status", "status"),
+)
+
+seal_images = Table(
+    "seal_images",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("seal_id", Uuid, ForeignKey("seals.id"), nullable=False),
+    Column("source", EnumText(ImageSource, 16), nullable=False),
+    Column("png", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("shape", EnumText(SealShape, 16), nullable=False),
+    Column("width_mm", Float, nullable=False),
+    Column("height_mm", Float, nullable=False),
+    Column("colour", EnumText(SealColour, 16), nullable=False),
+    Column("width_px", Integer, nullable=False),
+    Column("height_px", Integer, nullable=False),
+    Column("dpi", Integer, nullable=False),
+    Column("uploaded_by", Uuid, nullable=False),
+    Column("uploaded_at", UtcDateTime(), nullable=False),
+    Column("status", EnumText(ImageStatus, 16), nullable=False),
+    Column("reviewed_by", Uuid),
+    Column("reviewed_at", UtcDateTime()),
+    Column("review_note", String(500)),
+    Index("ix_seal_images_seal_id", "seal_id"),
+)
+
 mapper_registry = registry(metadata=metadata)
 _mapped = False
 
@@ -255,4 +386,10 @@ def map_domain() -> None:
     mapper_registry.map_imperatively(RoleApplication, role_applications)
     mapper_registry.map_imperatively(Grant, grants)
     mapper_registry.map_imperatively(SealGrant, seal_grants)
+    mapper_registry.map_imperatively(Certificate, certificates)
+    mapper_registry.map_imperatively(Authority, authorities)
+    mapper_registry.map_imperatively(StaffMember, staff_roles)
+    mapper_registry.map_imperatively(SealType, seal_types)
+    mapper_registry.map_imperatively(Seal, seals)
+    mapper_registry.map_imperatively(SealImage, seal_images)
     _mapped = True
