@@ -19,7 +19,7 @@ depends_on = None
 TS = sa.DateTime(timezone=True)
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-BUILTIN_TYPES = (
+BUILTIN_TYPES: "tuple[tuple[str, str, str, list[str], bool], ...]" = (
     ("official", "公章", "round", [], True),
     ("contract", "合同专用章", "round", [], False),
     ("finance", "财务专用章", "oval", [], False),
