@@ -13,17 +13,19 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 setup: $(STAMP)
+	bash scripts/ensure-packages.sh runtime
 
 ## Set up, migrate ./var/yunzhang.db, seed the demo enterprise and people, serve on 127.0.0.1:8000.
 demo: setup
 	YUNZHANG_ENV=development $(BIN)/yunzhang demo
 
-## Set up, start (or install) PostgreSQL and Redis, check import layers and types, run the suite
+## Set up, install the Debian packages the tests use, start (or install) PostgreSQL and Redis, check import layers and types, run the suite
 ## on SQLite and PostgreSQL.
 test: setup check-services lint
 	$(BIN)/pytest
 
 check-services:
+	bash scripts/ensure-packages.sh test
 	bash scripts/ensure-services.sh
 
 lint: setup

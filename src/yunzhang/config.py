@@ -75,9 +75,10 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=6, ge=1)
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
 
-    # Key custody (docs/keys.md). software: keys encrypted at rest in the database, each under
-    # its own data key wrapped by a key-encryption key (KEK); pkcs11: keys in an HSM.
+    # Key custody (docs/keys.md). software: one file per key in keys_dir, each key encrypted
+    # under its own data key wrapped by a key-encryption key (KEK); pkcs11: keys in an HSM.
     keystore: Literal["software", "pkcs11"] = "software"
+    keys_dir: Path | None = None  # default: data_dir/keys
     kek: SecretStr = SecretStr(DEV_KEK)  # "id:base64key[,id:base64key...]", first one current
     kek_file: Path | None = None  # the same list, one per line; wins over YUNZHANG_KEK
     pkcs11_module: str = ""  # e.g. /usr/lib/softhsm/libsofthsm2.so
@@ -107,6 +108,10 @@ class Settings(BaseSettings):
     @property
     def development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def effective_keys_dir(self) -> Path:
+        return self.keys_dir or self.data_dir / "keys"
 
     @property
     def effective_database_url(self) -> str:

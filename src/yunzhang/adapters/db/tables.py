@@ -243,26 +243,6 @@ seal_grants = Table(
     Index("ix_seal_grants_enterprise", "enterprise_id"),
 )
 
-# Private keys of the software key store, each encrypted under its own data key (AES-256-GCM),
-# the data key wrapped by a key-encryption key named by kek_id (docs/keys.md). Written by the
-# key store's own transactions, not the unit of work: a key outlives a rolled-back use case only
-# until the use case destroys it.
-keystore_keys = Table(
-    "keystore_keys",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("algorithm", String(16), nullable=False),
-    Column("label", String(200), nullable=False),
-    Column("public_key", LargeBinary, nullable=False),
-    Column("kek_id", String(32), nullable=False),
-    Column("wrapped_key", LargeBinary, nullable=False),
-    Column("nonce", LargeBinary, nullable=False),
-    Column("ciphertext", LargeBinary, nullable=False),
-    Column("created_at", UtcDateTime(), nullable=False),
-    Column("destroyed_at", UtcDateTime()),
-    Index("ix_keystore_keys_kek_id", "kek_id"),
-)
-
 certificates = Table(
     "certificates",
     metadata,

@@ -1,4 +1,4 @@
-"""PKI, key custody and seals: software-held keys, certificates, authorities, platform staff,
+"""PKI and seals: certificates, authorities, platform staff,
 seal types (with the five built-in ones), seals and their molds.
 
 Revision ID: 0005_pki_and_seals
@@ -30,21 +30,6 @@ BUILTIN_TYPES: "tuple[tuple[str, str, str, list[str], bool], ...]" = (
 
 
 def upgrade() -> None:
-    op.create_table(
-        "keystore_keys",
-        sa.Column("id", sa.String(64), primary_key=True),
-        sa.Column("algorithm", sa.String(16), nullable=False),
-        sa.Column("label", sa.String(200), nullable=False),
-        sa.Column("public_key", sa.LargeBinary(), nullable=False),
-        sa.Column("kek_id", sa.String(32), nullable=False),
-        sa.Column("wrapped_key", sa.LargeBinary(), nullable=False),
-        sa.Column("nonce", sa.LargeBinary(), nullable=False),
-        sa.Column("ciphertext", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", TS, nullable=False),
-        sa.Column("destroyed_at", TS),
-    )
-    op.create_index("ix_keystore_keys_kek_id", "keystore_keys", ["kek_id"])
-
     op.create_table(
         "certificates",
         sa.Column("id", sa.Uuid(), primary_key=True),
@@ -159,5 +144,3 @@ def downgrade() -> None:
     op.drop_index("ix_certificates_subject_ref", table_name="certificates")
     op.drop_index("ix_certificates_issuer_serial", table_name="certificates")
     op.drop_table("certificates")
-    op.drop_index("ix_keystore_keys_kek_id", table_name="keystore_keys")
-    op.drop_table("keystore_keys")
