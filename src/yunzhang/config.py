@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     pkcs11_pin: SecretStr = SecretStr("")
 
     # PKI (docs/pki.md)
+    pki_organization: str = Field(default="yunzhang (云章)", min_length=1, max_length=64)
     key_algorithm: Literal["ec-p256", "rsa-2048", "rsa-3072"] = "ec-p256"
     person_cert_days: int = Field(default=90, ge=1, le=825)  # seed 001 §3.6: three months
     enterprise_cert_days: int = Field(default=365, ge=1, le=825)

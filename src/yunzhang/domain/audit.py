@@ -47,6 +47,22 @@ class AuditTag(StrEnum):
     BUSINESS_ACT = "business:act"
     SEAL_USE = "seal:use"
     ENTERPRISE_VIEW = "enterprise:view"
+    PKI_INIT = "pki:init"
+    CERTIFICATE_ISSUE = "certificate:issue"
+    CERTIFICATE_REVOKE = "certificate:revoke"
+    CERTIFICATE_MANAGE = "certificate:manage"
+    KEY_ROTATE_KEK = "key:rotate_kek"
+    STAFF_GRANT = "staff:grant"
+    STAFF_REVOKE = "staff:revoke"
+    SEAL_TYPE_ADD = "seal_type:add"
+    SEAL_APPLY = "seal:apply"
+    SEAL_UPLOAD_MOLD = "seal:upload_mold"
+    SEAL_REVIEW = "seal:review"
+    SEAL_CLAIM = "seal:claim"
+    SEAL_MANAGE = "seal:manage"
+    SEAL_SUSPEND = "seal:suspend"
+    SEAL_RESUME = "seal:resume"
+    SEAL_REVOKE = "seal:revoke"
 
 
 class Outcome(StrEnum):

@@ -28,6 +28,11 @@ class Action(StrEnum):
     REVOKE_GRANT = "grant:revoke"
     GRANT_SEAL = "seal_grant:create"
     REVOKE_SEAL_GRANT = "seal_grant:revoke"
+    APPLY_SEAL = "seal:apply"  # apply for a seal, upload a new mold
+    CLAIM_SEAL = "seal:claim"  # 申领: have the seal's key and certificate made
+    MANAGE_SEAL = "seal:manage"  # suspend, resume, revoke
+    MANAGE_CERTIFICATE = "certificate:manage"  # the enterprise certificate (法人一证通)
+    REVIEW_SEAL = "seal:review"  # platform staff: approve or reject a mold
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class Facts:
     seal_grants: tuple[SealGrant, ...] = ()  # the actor's seal grants for the asked seal/system
     subject: Membership | None = None  # the subject person's active membership, when relevant
     liveness_at: datetime | None = None  # the actor's last liveness check
+    staff_roles: frozenset[str] = frozenset()  # the actor's platform staff roles
     fresh_liveness: timedelta = timedelta(minutes=5)
 
 
@@ -73,7 +79,16 @@ def _deny(reason: str) -> Decision:
 _MANAGERS = (Role.LEGAL_REP, Role.ADMIN)
 
 
+# Platform duties are held by staff the operator appoints, not by members of the enterprise.
+_STAFF_ACTIONS = {Action.REVIEW_SEAL: ("seal_reviewer", "seal reviewer (印章审核员)")}
+
+
 def decide(actor: uuid.UUID, action: Action, resource: Resource, at: datetime, facts: Facts) -> Decision:
+    if action in _STAFF_ACTIONS:
+        role_needed, title = _STAFF_ACTIONS[action]
+        if role_needed in facts.staff_roles:
+            return Decision(True, f"as platform {title}")
+        return _deny(f"only platform staff with the {role_needed} role may do this")
     name = resource.enterprise_name
     member = facts.membership
     if member is None or not member.active:
@@ -89,6 +104,8 @@ def decide(actor: uuid.UUID, action: Action, resource: Resource, at: datetime, f
         return _act(role, as_role, resource, at, facts)
     if action is Action.USE_SEAL:
         return _use_seal(role, as_role, resource, at, facts)
+    if action is Action.CLAIM_SEAL:
+        return _claim_seal(role, as_role, resource, at, facts)
 
     # Everything below manages the enterprise: agents never do (seed 002 §2.3, no re-delegation).
     if role is Role.AGENT:
@@ -111,6 +128,9 @@ _VERBS = {
     Action.REVOKE_GRANT: "revoke authorizations",
     Action.GRANT_SEAL: "authorize seal use (no re-delegation)",
     Action.REVOKE_SEAL_GRANT: "revoke seal authorizations",
+    Action.APPLY_SEAL: "apply for seals or upload molds",
+    Action.MANAGE_SEAL: "suspend, resume or revoke seals",
+    Action.MANAGE_CERTIFICATE: "manage the enterprise certificate",
 }
 
 
@@ -147,6 +167,19 @@ def _use_seal(role: Role, as_role: str, resource: Resource, at: datetime, facts:
     return _by_grants([g for g in facts.seal_grants if g.covers(seal, system)], at,
                       label="seal grant", allowed_text="",
                       fallback=f"no seal grant of yours covers seal {seal} in {system}")
+
+
+def _claim_seal(role: Role, as_role: str, resource: Resource, at: datetime,
+                facts: Facts) -> Decision:
+    """Seed 002 §4.2: the legal representative, an administrator or an agent may claim (领取) a
+    seal; an agent only one they are authorized to use (a current seal grant, any system)."""
+    if role in _MANAGERS:
+        return Decision(True, as_role)
+    seal = resource.seal_id or ""
+    return _by_grants([g for g in facts.seal_grants if g.seal_id == seal], at,
+                      label="seal grant", allowed_text="",
+                      fallback=f"agents claim only seals they are authorized to use; no seal "
+                               f"grant of yours names seal {seal}")
 
 
 def _give_role(actor: uuid.UUID, action: Action, role: Role, as_role: str, resource: Resource,

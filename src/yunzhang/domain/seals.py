@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from yunzhang.domain.enterprises import EnterpriseKind
-from yunzhang.domain.seal_images import SealColour, SealShape
+from yunzhang.domain.seal_images import SealColour, SealShape, SealSize, TemplateSpec
 from yunzhang.errors import Conflict, InvalidInput
 
 
@@ -205,3 +205,35 @@ class Seal:
             why = f" ({self.status_reason})" if self.status_reason else ""
             raise Conflict(f"seal {self.id} is {self.status.value.replace('_', ' ')}{why}; "
                            f"stamping with it is refused", code="seal.not_usable")
+
+
+DEFAULT_SIZES = {SealShape.ROUND: (42.0, 42.0), SealShape.OVAL: (40.0, 30.0),
+                 SealShape.SQUARE: (20.0, 20.0)}
+
+
+def default_seal_name(seal_type: SealType, *, enterprise_name: str, legal_rep_name: str) -> str:
+    """公章 carries the enterprise name alone; special-purpose seals add their purpose; a name
+    seal carries the person's name."""
+    if seal_type.for_person:
+        return legal_rep_name
+    if seal_type.code == "official":
+        return enterprise_name
+    return f"{enterprise_name}{seal_type.name}"
+
+
+def template_for(seal_type: SealType, *, enterprise_name: str, uscc: str, legal_rep_name: str,
+                 seal_code: str | None, size: SealSize | None,
+                 colour: SealColour = SealColour.RED) -> TemplateSpec:
+    """The generated image of a seal of this type (GA 241-2000's layout, simplified): the
+    enterprise name on the upper arc, the purpose below the star, the seal code on the lower arc;
+    the invoice seal carries the taxpayer number (the USCC) across its centre."""
+    width, height = DEFAULT_SIZES[seal_type.shape]
+    size = size or SealSize.of(width, height)
+    if seal_type.shape is SealShape.SQUARE:
+        return TemplateSpec(shape=seal_type.shape, size=size, upper_text=legal_rep_name,
+                            colour=colour)
+    lower = "" if seal_type.code == "official" else seal_type.name
+    middle = uscc if seal_type.code == "invoice" else ""
+    code = (seal_code or "") if seal_type.shape is SealShape.ROUND else ""
+    return TemplateSpec(shape=seal_type.shape, size=size, upper_text=enterprise_name,
+                        lower_text=lower, middle_text=middle, code=code, colour=colour)

@@ -43,6 +43,14 @@ def decide(
             actor, resource.enterprise_id, resource.seal_id or "", resource.business_system or "",
             ending_after=at - RECENT)
         facts = Facts(membership, seal_grants=tuple(seal_grants))
+    elif action is Action.REVIEW_SEAL:
+        facts = Facts(None, staff_roles=frozenset(r.value for r in tx.staff.roles_of(actor)))
+    elif action is Action.CLAIM_SEAL:
+        membership = tx.memberships.active(actor, resource.enterprise_id)
+        held = [g for g in tx.seal_grants.of_grantee(actor, resource.enterprise_id,
+                                                     ending_after=at - RECENT)
+                if g.seal_id == resource.seal_id] if membership is not None else []
+        facts = Facts(membership, seal_grants=tuple(held))
     else:
         membership = tx.memberships.active(actor, resource.enterprise_id)
         facts = Facts(membership, fresh_liveness=fresh_liveness)

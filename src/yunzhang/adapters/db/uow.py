@@ -11,6 +11,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yunzhang.adapters.db import tables
+from yunzhang.adapters.db.pki import SqlAuthorities, SqlCertificates
+from yunzhang.adapters.db.seals import SqlSealImages, SqlSeals, SqlSealTypes, SqlStaff
 from yunzhang.adapters.db.repositories import (
     SqlApplications,
     SqlAuditReader,
@@ -64,6 +66,12 @@ class SqlUnitOfWork:
         self.applications = SqlApplications(self.session)
         self.grants = SqlGrants(self.session)
         self.seal_grants = SqlSealGrants(self.session)
+        self.certificates = SqlCertificates(self.session)
+        self.authorities = SqlAuthorities(self.session)
+        self.staff = SqlStaff(self.session)
+        self.seal_types = SqlSealTypes(self.session)
+        self.seals = SqlSeals(self.session)
+        self.seal_images = SqlSealImages(self.session)
         return self
 
     def __exit__(
