@@ -21,6 +21,7 @@ class AuditTag(StrEnum):
     PERSON_LOGOUT = "person:logout"
     PERSON_VERIFY = "person:verify"
     PERSON_LIVENESS = "person:liveness"
+    PERSON_REVOKE = "person:revoke"
     SMS_CODE_SEND = "sms_code:send"
     SMS_CODE_FAIL = "sms_code:fail"
     ENTERPRISE_CREATE = "enterprise:create"

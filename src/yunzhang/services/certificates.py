@@ -225,3 +225,29 @@ def revoke_all_of_person(tx: UnitOfWork, factory: CertificateFactory, person_id:
 def person_certificates(person_id: uuid.UUID, *, uow: UnitOfWorkFactory) -> list[Certificate]:
     with uow() as tx:
         return tx.certificates.of_subject(f"person:{person_id}")
+
+
+@refusals_audited(AuditTag.CERTIFICATE_REVOKE, lambda issuer, serial, reason: f"certificate:{serial}"[:200])
+def revoke_by_operator(issuer: str, serial: str, reason: RevocationReason, *, caller: Caller,
+                       uow: UnitOfWorkFactory, keys: KeyStore, factory: CertificateFactory,
+                       clock: Clock) -> Certificate:
+    """Any end-entity certificate, by the operator (key compromise reported, court order...).
+    A seal's certificate is revoked through the seal (``yunzhang seals revoke``), so the seal's
+    state follows; CA certificates are not revoked this way."""
+    found = pki.certificate_by_serial(issuer, serial, uow=uow)
+    if found.profile in (Profile.ROOT, Profile.ISSUING_CA):
+        raise Conflict("CA certificates are not revoked one by one", code="certificate.is_ca")
+    if found.profile is Profile.SEAL:
+        raise Conflict("revoke the seal instead (`yunzhang seals revoke`), so its state follows",
+                       code="certificate.is_seal")
+    now = clock.now()
+    with uow(request_id=caller.request_id) as tx:
+        cert = tx.certificates.get(found.id)
+        assert cert is not None
+        pki.revoke(tx, factory, cert, reason=reason, at=now)
+        tx.audit.record(AuditRecord(AuditTag.CERTIFICATE_REVOKE, caller.actor, cert.subject_ref,
+                                    details={"serial": cert.serial, "reason": reason.value}))
+        tx.commit()
+    if cert.key_id:
+        keys.destroy(cert.key_id)
+    return cert

@@ -12,6 +12,7 @@ from yunzhang.domain.enterprises import clean_name
 from yunzhang.domain.ids import Phone, ResidentId
 from yunzhang.domain.notifications import CodePurpose, SmsCode
 from yunzhang.domain.persons import Person
+from yunzhang.domain.pki import RevocationReason
 from yunzhang.domain.sessions import WebSession
 from yunzhang.errors import (
     Conflict,
@@ -21,12 +22,14 @@ from yunzhang.errors import (
     Unauthenticated,
     VerificationError,
 )
+from yunzhang.services import certificates
 from yunzhang.services.audit import record_separately
 from yunzhang.services.codes import issue_code, redeem_code
 from yunzhang.services.context import Caller
 from yunzhang.services.notifications import queue_sms
 from yunzhang.services.roles import bind_person_as_legal_rep
 from yunzhang.services.ports import (
+    CertificateFactory,
     Clock,
     IdentityVerifier,
     Keyring,
@@ -361,3 +364,32 @@ def get_person(person_id: uuid.UUID, *, uow: UnitOfWorkFactory) -> Person:
         if person is None:
             raise NotFound("no such person", code="person.not_found")
         return person
+
+
+@dataclass(frozen=True)
+class RevokePerson:
+    phone: str
+    reason: str
+
+
+def revoke_person(cmd: RevokePerson, *, caller: Caller, uow: UnitOfWorkFactory,
+                  factory: CertificateFactory, clock: Clock) -> list[str]:
+    """The operator revokes a person (identity fraud, death, a court order): they can no longer
+    log in, and every certificate of theirs is revoked at once (affiliationChanged is not the
+    reason here: the person, not a role, is gone; RFC 5280 ``cessationOfOperation``)."""
+    reason = clean_name(cmd.reason, what="reason", code="person.reason", max_len=500)
+    number = Phone.parse(cmd.phone).value
+    with uow(request_id=caller.request_id) as tx:
+        person = tx.persons.by_phone(number)
+        if person is None:
+            raise NotFound(f"no person registered with phone {number}", code="person.not_found")
+        if person.status == "revoked":
+            raise Conflict(f"{number} is already revoked", code="person.revoked")
+        person.status = "revoked"
+        serials = certificates.revoke_all_of_person(
+            tx, factory, person.id, reason=RevocationReason.CESSATION_OF_OPERATION,
+            caller=caller, clock=clock)
+        tx.audit.record(AuditRecord(AuditTag.PERSON_REVOKE, caller.actor, f"person:{person.id}",
+                                    details={"reason": reason, "certificates": serials}))
+        tx.commit()
+        return serials

@@ -15,7 +15,7 @@ from yunzhang.bootstrap import Container, build_container
 from yunzhang.config import Settings
 from yunzhang.services.notifications import deliver_due
 from yunzhang.web import problems
-from yunzhang.web.api import admin, enterprises, grants, health, persons, roles
+from yunzhang.web.api import admin, admin_pki, enterprises, grants, health, persons, pki, roles, seals
 from yunzhang.web.middleware import RequestContextMiddleware
 
 log = logging.getLogger("yunzhang.web")
@@ -55,11 +55,16 @@ def create_app(
     app.include_router(enterprises.router)
     app.include_router(roles.router)
     app.include_router(grants.router)
+    app.include_router(seals.router)
+    app.include_router(pki.router)
+    app.include_router(pki.public)
     app.include_router(admin.router)
+    app.include_router(admin_pki.router)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        large_body_paths={admin.IMPORT_PATH: settings.max_import_bytes},
+        large_body_paths={admin.IMPORT_PATH: settings.max_import_bytes,
+                          **{path: settings.max_image_bytes + 65_536 for path in seals.UPLOAD_PATHS}},
         registry=registry,
     )
     return app

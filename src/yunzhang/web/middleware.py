@@ -30,7 +30,8 @@ class RequestContextMiddleware:
     ) -> None:
         self.app = app
         self.max_body = max_body_bytes
-        self.large = large_body_paths
+        # Paths (regular expressions, matched whole) that may carry larger bodies: uploads.
+        self.large = [(re.compile(pattern), limit) for pattern, limit in large_body_paths.items()]
         self.requests = Counter("yunzhang_http_requests_total", "HTTP requests",
                                 ["method", "route", "status"], registry=registry)
         self.latency = Histogram("yunzhang_http_request_seconds", "HTTP request latency",
@@ -44,7 +45,8 @@ class RequestContextMiddleware:
         inbound = headers.get("x-request-id", "")
         request_id = inbound if _REQUEST_ID.fullmatch(inbound) else secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
-        limit = self.large.get(scope["path"], self.max_body)
+        limit = next((most for pattern, most in self.large if pattern.fullmatch(scope["path"])),
+                     self.max_body)
         declared = headers.get("content-length", "")
         if (declared.isdigit() and int(declared) > limit) or not await self._buffer(
             scope, receive, limit
