@@ -9,7 +9,7 @@ import sys
 import typer
 
 from yunzhang import __version__
-from yunzhang.cli import audit, db, enterprises, grants, messages, roles
+from yunzhang.cli import audit, db, enterprises, grants, messages, pki, roles, seals, staff
 from yunzhang.cli.common import cli_caller, settings
 from yunzhang.errors import YunzhangError
 
@@ -25,6 +25,11 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(messages.app, name="sms")
 app.add_typer(roles.app, name="roles")
 app.add_typer(grants.app, name="grants")
+app.add_typer(pki.app, name="pki")
+app.add_typer(pki.certs, name="certs")
+app.add_typer(pki.persons_app, name="persons")
+app.add_typer(seals.app, name="seals")
+app.add_typer(staff.app, name="staff")
 
 
 @app.command()
@@ -77,7 +82,8 @@ def demo(
     c = build_container(s)
     migrate.upgrade(c.engine)
     data = seed_demo(caller=cli_caller(), uow=c.uow, keyring=c.keyring, passwords=c.passwords,
-                     clock=c.clock, settings=s, scopes=c.scopes)
+                     clock=c.clock, settings=s, scopes=c.scopes, keys=c.keys, factory=c.x509,
+                     artist=c.artist)
     base = f"http://127.0.0.1:{port}"
     lines = [
         "",
@@ -87,6 +93,8 @@ def demo(
     ]
     for person in data.people:
         lines.append(f"  {person.name:<4} {person.phone}  {person.role}")
+    for seal_id, seal_name, state in data.seals:
+        lines.append(f"  seal {seal_id}  {seal_name}  ({state})")
     lines += [
         f"  password for all demo people: {data.password}",
         "",
@@ -101,6 +109,8 @@ def demo(
         f"{data.uscc} --scope ecommerce.bidding.full_process --as 13800000003",
         f"  curl -H 'Authorization: Bearer {s.admin_token.get_secret_value()}' "
         f"{base}/api/v1/admin/audit/verify",
+        f"  curl -b jar '{base}/api/v1/enterprises/{data.uscc}/seals'          我的印章 (red/grey)",
+        f"  curl -s {base}/pki/ca/root.cer | openssl x509 -inform DER -noout -subject",
         "  SMS codes sent by the development sender: `yunzhang sms list` (in another shell)",
         "",
     ]

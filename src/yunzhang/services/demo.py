@@ -1,5 +1,6 @@
 """Demo data for the quick start: one enterprise from a registry row, its legal representative
-and members, all verified, with passwords printed for the person trying the platform."""
+and members, all verified, with passwords printed for the person trying the platform; a seal
+reviewer; the platform PKI; a claimed contract seal and an approved official seal."""
 
 from __future__ import annotations
 
@@ -14,9 +15,30 @@ from yunzhang.domain.roles import Role
 from yunzhang.domain.scopes import ScopeTree
 from yunzhang.services.context import Caller
 from yunzhang.services.enterprises import ImportRegistry, import_registry
-from yunzhang.services.grants import CreateGrant, create_grant
+from yunzhang.domain.keys import KeyAlgorithm
+from yunzhang.domain.staff import StaffRole
+from yunzhang.services.grants import CreateGrant, CreateSealGrant, create_grant, create_seal_grant
+from yunzhang.services.pki import InitPki, init_pki
+from yunzhang.services.seals import (
+    ApplySeal,
+    ClaimSeal,
+    Generated,
+    ReviewMold,
+    apply_seal,
+    claim_seal,
+    review_mold,
+)
+from yunzhang.services.staff import grant_staff
 from yunzhang.services.roles import GrantRole, grant_role, sync_legal_representative
-from yunzhang.services.ports import Clock, Keyring, PasswordHasher, UnitOfWorkFactory
+from yunzhang.services.ports import (
+    CertificateFactory,
+    Clock,
+    Keyring,
+    KeyStore,
+    PasswordHasher,
+    SealArtist,
+    UnitOfWorkFactory,
+)
 
 DEMO_PASSWORD = "Yunzhang-demo-2026"
 DEMO_USCC = "91310115MA1K4DEM05"  # check character computed per GB 32100; tests verify it
@@ -36,7 +58,11 @@ DEMO_PEOPLE = (
                "310115198502020028"),
     DemoPerson("agent (经办人), authorized for bidding and social-insurance declarations", "王经办",
                "13800000003", "310115199003030031"),
+    DemoPerson("platform seal reviewer (印章审核员)", "赵审核", "13800000004",
+               "310115198804040046"),
 )
+DEMO_FILING_NUMBER = "3101150012345"  # the official seal's (made-up) filing number
+DEMO_BUSINESS_SYSTEM = "demo.bidding"
 
 
 @dataclass(frozen=True)
@@ -46,11 +72,13 @@ class DemoData:
     people: tuple[DemoPerson, ...]
     password: str
     created: bool
+    seals: tuple[tuple[str, str, str], ...] = ()  # (id, name, status)
 
 
 def seed_demo(
     *, caller: Caller, uow: UnitOfWorkFactory, keyring: Keyring, passwords: PasswordHasher,
-    clock: Clock, settings: Settings, scopes: ScopeTree,
+    clock: Clock, settings: Settings, scopes: ScopeTree, keys: KeyStore,
+    factory: CertificateFactory, artist: SealArtist,
 ) -> DemoData:
     """Idempotent: a second run finds everything in place and changes nothing."""
     legal = DEMO_PEOPLE[0]
@@ -86,14 +114,49 @@ def seed_demo(
     if created:
         _appoint(caller=caller, uow=uow, keyring=keyring, clock=clock, settings=settings,
                  scopes=scopes)
-    return DemoData(DEMO_USCC, name, DEMO_PEOPLE, DEMO_PASSWORD, created)
+    with uow() as tx:
+        pki_ready = bool(tx.authorities.all())
+    if not pki_ready:
+        init_pki(InitPki(KeyAlgorithm(settings.key_algorithm)), caller=caller, uow=uow, keys=keys,
+                 factory=factory, clock=clock, settings=settings)
+    if created:
+        _seals(caller=caller, uow=uow, keys=keys, factory=factory, artist=artist, clock=clock,
+               settings=settings)
+    with uow() as tx:
+        enterprise = tx.enterprises.by_uscc(DEMO_USCC)
+        assert enterprise is not None
+        made = tuple((str(s.id), s.name, s.status.colour if s.status.colour != "none"
+                      else s.status.value) for s in tx.seals.of_enterprise(enterprise.id))
+    return DemoData(DEMO_USCC, name, DEMO_PEOPLE, DEMO_PASSWORD, created, made)
+
+
+def _seals(*, caller: Caller, uow: UnitOfWorkFactory, keys: KeyStore, factory: CertificateFactory,
+           artist: SealArtist, clock: Clock, settings: Settings) -> None:
+    """The reviewer is made platform staff; the legal representative applies for the contract
+    seal (claimed: red, and the agent may use it in the demo bidding system) and for the
+    official seal (approved, still to be claimed: grey)."""
+    legal, _, agent, reviewer = (_person_id(uow, p.phone) for p in DEMO_PEOPLE)
+    grant_staff(DEMO_PEOPLE[3].phone, StaffRole.SEAL_REVIEWER.value, caller=caller, uow=uow,
+                clock=clock)
+    contract = apply_seal(ApplySeal(legal, DEMO_USCC, "contract", Generated()), caller=caller,
+                          uow=uow, artist=artist, clock=clock)
+    official = apply_seal(ApplySeal(legal, DEMO_USCC, "official", Generated(),
+                                    filing_number=DEMO_FILING_NUMBER),
+                          caller=caller, uow=uow, artist=artist, clock=clock)
+    for seal in (contract, official):
+        review_mold(ReviewMold(reviewer, seal.id, True), caller=caller, uow=uow, clock=clock)
+    claim_seal(ClaimSeal(legal, contract.id), caller=caller, uow=uow, keys=keys, factory=factory,
+               clock=clock, settings=settings)
+    create_seal_grant(CreateSealGrant(legal, DEMO_USCC, agent, str(contract.id),
+                                      DEMO_BUSINESS_SYSTEM),
+                      caller=caller, uow=uow, clock=clock, settings=settings)
 
 
 def _appoint(*, caller: Caller, uow: UnitOfWorkFactory, keyring: Keyring, clock: Clock,
              settings: Settings, scopes: ScopeTree) -> None:
     """The legal representative appoints the administrator and the agent, and authorizes the
     agent for bidding and social-insurance declarations for the default three days."""
-    legal, admin, agent = (_person_id(uow, p.phone) for p in DEMO_PEOPLE)
+    legal, admin, agent, _ = (_person_id(uow, p.phone) for p in DEMO_PEOPLE)
     for person, role in ((DEMO_PEOPLE[1], Role.ADMIN), (DEMO_PEOPLE[2], Role.AGENT)):
         grant_role(GrantRole(legal, DEMO_USCC, person.name, person.id_number, person.phone, role),
                    caller=caller, uow=uow, clock=clock, keyring=keyring, settings=settings)
