@@ -57,6 +57,7 @@ def issue_enterprise_certificate(
         if current and not cmd.renew:
             raise Conflict(f"{enterprise.name} already has certificate {current[0].serial}; "
                            f"renew it instead", code="certificate.exists")
+        pki.authority(tx, CaName.ORGANIZATION)  # before a key is made for nothing
         algorithm = KeyAlgorithm(settings.key_algorithm)
         with pki.new_key(keys, algorithm, label=ref) as key:
             cert = pki.issue(tx, factory, issuer=CaName.ORGANIZATION, profile=Profile.ENTERPRISE,

@@ -251,6 +251,7 @@ def claim_seal(cmd: ClaimSeal, *, caller: Caller, uow: UnitOfWorkFactory, keys: 
                               resource_of(enterprise, seal_id=str(seal.id)), now,
                               tx=tx, caller=caller, uow=uow)
         seal.check_claimable()
+        pki.authority(tx, CaName.ORGANIZATION)  # before a key is made for nothing
         algorithm = KeyAlgorithm(settings.key_algorithm)
         with pki.new_key(keys, algorithm, label=f"seal:{seal.id}") as key:
             cert = pki.issue(tx, factory, issuer=CaName.ORGANIZATION,
