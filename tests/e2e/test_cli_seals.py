@@ -1,0 +1,119 @@
+"""`yunzhang pki`, `certs`, `seals` and `staff` run for real on the demo data: the demo has a
+claimed contract seal (red) and an approved official seal (grey); errors are one line with the
+documented exit codes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from tests.e2e.test_cli import Cli, make_cli
+from tests.e2e.seals_support import openssl
+from yunzhang.services.demo import DEMO_USCC
+
+LEGAL_REP, ADMIN, AGENT, REVIEWER = "13800000001", "13800000002", "13800000003", "13800000004"
+
+
+@pytest.fixture
+def demo_cli(blank_database_url: str, tmp_path: Path) -> Cli:
+    cli = make_cli(tmp_path, blank_database_url)
+    seeded = cli("demo", "--no-serve")
+    assert seeded.returncode == 0, seeded.stderr
+    assert "合同专用章  (red)" in seeded.stdout and "(grey)" in seeded.stdout
+    return cli
+
+
+def seal_ids(cli: Cli) -> dict[str, str]:
+    listed = cli("seals", "list", DEMO_USCC, "--as", AGENT)
+    assert listed.returncode == 0, listed.stderr
+    found = {}
+    for line in listed.stdout.splitlines():
+        seal_id, status, colour, seal_type = line.split()[:4]
+        found[seal_type] = seal_id
+        assert (seal_type, status, colour) in {("contract", "active", "red"),
+                                               ("official", "approved", "grey")}
+    return found
+
+
+def test_claim_the_grey_seal_and_check_its_certificate(demo_cli: Cli, tmp_path: Path) -> None:
+    ids = seal_ids(demo_cli)
+    claimed = demo_cli("seals", "claim", ids["official"], "--as", ADMIN)
+    assert claimed.returncode == 0, claimed.stderr
+    assert claimed.stdout.strip() == f"seal {ids['official']} claimed: active"
+    twice = demo_cli("seals", "claim", ids["official"], "--as", ADMIN)
+    assert twice.returncode == 4
+    assert twice.stderr.strip() == f"error: seal {ids['official']} has already been claimed " \
+                                   "[seal.already_claimed]"
+    shown = demo_cli("seals", "show", ids["official"], "--as", LEGAL_REP, "--image-out",
+                     str(tmp_path / "official.png"))
+    serial = re.search(r"cert ([0-9a-f]+)", shown.stdout)
+    assert serial and "valid" in shown.stdout
+    with Image.open(tmp_path / "official.png") as image:
+        assert image.mode == "RGBA" and image.size == (992, 992)
+
+    exported = demo_cli("pki", "export", str(tmp_path / "pki"))
+    assert exported.returncode == 0, exported.stderr
+    assert sorted(p.name for p in (tmp_path / "pki").iterdir()) == [
+        "organization.pem", "person.pem", "root.pem", "tsa.pem"]
+    assert demo_cli("pki", "crl", "organization", "--out", str(tmp_path / "org.crl")).returncode == 0
+    openssl("crl", "-inform", "DER", "-in", str(tmp_path / "org.crl"), "-CAfile",
+            str(tmp_path / "pki" / "organization.pem"), "-noout")
+
+
+def test_refusals_are_one_line_with_their_exit_codes(demo_cli: Cli, tmp_path: Path) -> None:
+    ids = seal_ids(demo_cli)
+    cases = [
+        (("seals", "apply", DEMO_USCC, "--type", "official", "--as", LEGAL_REP), 2,
+         "seal.filing_required"),
+        (("seals", "apply", DEMO_USCC, "--type", "stamp_of_doom", "--as", LEGAL_REP), 3,
+         "seal_type.not_found"),
+        (("seals", "apply", DEMO_USCC, "--type", "contract", "--as", AGENT), 5, "permission.denied"),
+        (("seals", "approve", ids["official"], "--as", LEGAL_REP), 5, "permission.denied"),
+        (("seals", "approve", ids["official"], "--as", REVIEWER), 4, "seal.nothing_to_review"),
+        (("seals", "claim", "not-a-uuid", "--as", ADMIN), 2, "cli.seal_id"),
+        (("seals", "suspend", ids["official"], "--reason", "x", "--as", ADMIN), 4, "seal.state"),
+        (("pki", "init"), 4, "pki.exists"),
+        (("pki", "crl", "nowhere", "--out", str(tmp_path / "x")), 3, "pki.ca_not_found"),
+        (("staff", "add", LEGAL_REP, "--role", "emperor"), 2, "staff.role"),
+        (("seals", "add-type", "Bad Code", "--name", "x", "--shape", "round"), 2, "seal_type.code"),
+    ]
+    for args, exit_code, code in cases:
+        done = demo_cli(*args)
+        assert (done.returncode, done.stderr.strip().endswith(f"[{code}]")) == (exit_code, True), \
+            (args, done.stdout, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1
+    not_image = tmp_path / "mold.jpg"
+    not_image.write_text("这不是图片")
+    done = demo_cli("seals", "apply", DEMO_USCC, "--type", "contract", "--image", str(not_image),
+                    "--shape", "round", "--width", "42", "--as", LEGAL_REP)
+    assert done.returncode == 2 and done.stderr.strip().endswith("[image.unsupported]")
+
+
+def test_a_photographed_mold_is_previewed_and_applied(demo_cli: Cli, tmp_path: Path) -> None:
+    photo = Image.new("RGB", (1200, 900), (245, 243, 238))
+    draw = ImageDraw.Draw(photo)
+    draw.ellipse((300, 150, 900, 750), outline=(200, 30, 40), width=24)
+    draw.regular_polygon((600, 450, 110), 5, fill=(200, 30, 40))
+    photo.save(tmp_path / "mold.jpg", quality=90)
+    out = tmp_path / "preview.png"
+    previewed = demo_cli("seals", "preview", str(tmp_path / "mold.jpg"), "--out", str(out),
+                         "--shape", "round", "--width", "40", "--colour", "blue")
+    assert previewed.returncode == 0, previewed.stderr
+    with Image.open(out) as processed:
+        assert processed.mode == "RGBA" and processed.size == (945, 945)
+        assert processed.getpixel((0, 0))[3] == 0
+        inked = [p for p in processed.getdata() if p[3] > 200]
+        assert inked and all(p[2] > p[0] for p in inked)  # recoloured blue
+    applied = demo_cli("seals", "apply", DEMO_USCC, "--type", "contract", "--name", "投标专用章",
+                       "--image", str(tmp_path / "mold.jpg"), "--shape", "round", "--width", "40",
+                       "--as", ADMIN)
+    assert applied.returncode == 0, applied.stderr
+    seal_id = applied.stdout.split()[1]
+    queue = demo_cli("seals", "queue", "--as", REVIEWER)
+    assert seal_id in queue.stdout
+    assert demo_cli("seals", "reject", seal_id, "--reason", "边缘缺损", "--as", REVIEWER).returncode == 0
+    shown = demo_cli("seals", "show", seal_id, "--as", ADMIN)
+    assert "rejected" in shown.stdout and "uploaded" in shown.stdout and "边缘缺损" in shown.stdout
