@@ -20,17 +20,23 @@ from yunzhang.adapters.identity import (
     HttpLivenessChecker,
 )
 from yunzhang.adapters.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from yunzhang.adapters.keystore import build_keystore
+from yunzhang.adapters.seal_images import PillowSealArtist
 from yunzhang.adapters.sms import DevSmsSender, HttpSmsSender
+from yunzhang.adapters.x509 import X509Factory
 from yunzhang.adapters.scope_files import load_scope_tree
 from yunzhang.config import Settings
 from yunzhang.domain.scopes import ScopeTree
 from yunzhang.services.ports import (
+    CertificateFactory,
     Clock,
     IdentityVerifier,
     Keyring,
+    KeyStore,
     LivenessChecker,
     PasswordHasher,
     RateLimiter,
+    SealArtist,
     SmsSender,
     UnitOfWorkFactory,
 )
@@ -50,6 +56,9 @@ class Container:
     identity: IdentityVerifier
     liveness: LivenessChecker
     scopes: ScopeTree
+    keys: KeyStore
+    x509: CertificateFactory
+    artist: SealArtist
     dummy_password_hash: str = field(default="", repr=False)
 
     def require_current_schema(self) -> None:
@@ -66,6 +75,7 @@ def build_container(
     clock: Clock | None = None,
     passwords: PasswordHasher | None = None,
     limiter: RateLimiter | None = None,
+    keys: KeyStore | None = None,
 ) -> Container:
     """Everything a process needs. Tests pass their own engine/session factory (bound to a
     SAVEPOINT-wrapped connection) and a FixedClock; all else comes from the settings."""
@@ -100,6 +110,7 @@ def build_container(
         limiter = (RedisRateLimiter(settings.redis_url) if settings.rate_limit_backend == "redis"
                    else MemoryRateLimiter())
     passwords = passwords or Argon2PasswordHasher()
+    keys = keys or build_keystore(settings, clock)
     return Container(
         settings=settings,
         engine=engine,
@@ -114,5 +125,9 @@ def build_container(
         identity=identity,
         liveness=liveness,
         scopes=load_scope_tree(settings.scopes_file),
+        keys=keys,
+        x509=X509Factory(keys),
+        artist=PillowSealArtist(settings.seal_font, max_image_bytes=settings.max_image_bytes,
+                                max_megapixels=settings.max_image_megapixels),
         dummy_password_hash=passwords.hash("yunzhang-timing-equalizer"),
     )
