@@ -28,6 +28,9 @@ ADMIN = {"Authorization": "Bearer dev-admin-token"}
 # The test clock's instant as OpenSSL's -attime wants it (2026-11-22 08:00 UTC), so that
 # validity is judged at the same moment the platform issued at.
 AT_TIME = "1795334400"
+# OpenSSL judges an OCSP answer's thisUpdate/nextUpdate by the real clock, not -attime: allow
+# the test clock to be far from it (the signature and the chain are still checked at AT_TIME).
+OCSP_AT = ("-attime", AT_TIME, "-validity_period", "315360000")
 
 
 def openssl(*args: str, stdin: bytes | None = None, check: bool = True

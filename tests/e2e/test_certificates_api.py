@@ -25,7 +25,16 @@ from tests.e2e.roles_support import (  # noqa: F401
     new_person,
     post,
 )
-from tests.e2e.seals_support import ADMIN, AT_TIME, chain, openssl, pki, seal_state, write_pem  # noqa: F401
+from tests.e2e.seals_support import (  # noqa: F401
+    ADMIN,
+    AT_TIME,
+    OCSP_AT,
+    chain,
+    openssl,
+    pki,
+    seal_state,
+    write_pem,
+)
 from yunzhang.bootstrap import Container
 
 ME_CERTS = f"{API}/me/certificates"
@@ -50,8 +59,10 @@ def ocsp_status(client: TestClient, tmp_path: Path, issuer: Path, root: Path, le
     assert answer.headers["content-type"] == "application/ocsp-response"
     response = tmp_path / "resp.der"
     response.write_bytes(answer.content)
-    done = openssl("ocsp", "-respin", str(response), "-reqin", str(request), "-issuer",
-                   str(issuer), "-cert", str(leaf), "-CAfile", str(root), "-attime", AT_TIME)
+    # -reqin with -no_nonce: the request read back keeps its nonce, and OpenSSL checks that the
+    # answer echoes it (without -no_nonce it would add a second, fresh nonce of its own).
+    done = openssl("ocsp", "-respin", str(response), "-reqin", str(request), "-no_nonce",
+                   "-issuer", str(issuer), "-cert", str(leaf), "-CAfile", str(root), *OCSP_AT)
     assert "Response verify OK" in done.stderr + done.stdout, done.stderr
     return next(line for line in done.stdout.splitlines() if line.startswith(str(leaf)))
 
@@ -111,7 +122,7 @@ def test_a_person_gets_a_three_month_certificate_only_after_liveness(
     lifetime = parsed.not_valid_after_utc - parsed.not_valid_before_utc
     assert 89 <= lifetime.days <= 91  # seed 001 §3.6: three months
     pems = chain(client, tmp_path)
-    leaf = write_pem(tmp_path, "person", cert["pem"])
+    leaf = write_pem(tmp_path, "mine", cert["pem"])
     openssl("verify", "-x509_strict", "-attime", AT_TIME, "-CAfile", str(pems.root),
             "-untrusted", str(pems.person), str(leaf))
 
@@ -175,7 +186,7 @@ def test_ocsp_by_get_and_malformed_requests(client: TestClient, company: Company
     answer = client.get(f"/pki/ocsp/organization/{encoded}")
     (tmp_path / "get.der").write_bytes(answer.content)
     done = openssl("ocsp", "-respin", str(tmp_path / "get.der"), "-issuer", str(pems.organization),
-                   "-cert", str(leaf), "-CAfile", str(pems.root), "-attime", AT_TIME, "-no_nonce")
+                   "-cert", str(leaf), "-CAfile", str(pems.root), *OCSP_AT, "-no_nonce")
     assert f"{leaf}: good" in done.stdout
     for garbage in (b"", b"\x30\x03\x02\x01\x00", b"not der at all"):
         bad = client.post("/pki/ocsp/organization", content=garbage,

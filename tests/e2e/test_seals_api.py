@@ -4,6 +4,7 @@ red/grey, suspend, resume, revoke; the certificate judged by OpenSSL; the mold h
 from __future__ import annotations
 
 import io
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +92,8 @@ def test_suspending_refuses_stamping_until_resumed_and_revoking_ends_the_key(
     caller = Caller(actor=f"person:{legal.id}")
 
     def stamping() -> seals.StampingKey:
-        return seals.stamping_key(seal_id=seal["id"], actor_id=legal.id,  # type: ignore[arg-type]
-                                  business_system="bidding", caller=caller, uow=container.uow,
-                                  clock=container.clock)
+        return seals.stamping_key(uuid.UUID(legal.id), uuid.UUID(seal["id"]), "bidding",
+                                  caller=caller, uow=container.uow, clock=container.clock)
 
     key = stamping()
     assert container.keys.sign(key.key_id, b"before")  # the seal's key signs
