@@ -59,7 +59,7 @@ DEMO_PEOPLE = (
     DemoPerson("agent (经办人), authorized for bidding and social-insurance declarations", "王经办",
                "13800000003", "310115199003030031"),
     DemoPerson("platform seal reviewer (印章审核员)", "赵审核", "13800000004",
-               "310115198804040046"),
+               "310115198804040040"),
 )
 DEMO_FILING_NUMBER = "3101150012345"  # the official seal's (made-up) filing number
 DEMO_BUSINESS_SYSTEM = "demo.bidding"
