@@ -9,7 +9,7 @@ import sys
 import typer
 
 from yunzhang import __version__
-from yunzhang.cli import audit, db, enterprises, grants, messages, pki, roles, seals, staff
+from yunzhang.cli import audit, db, enterprises, grants, keys, messages, pki, roles, seals, staff
 from yunzhang.cli.common import cli_caller, settings
 from yunzhang.errors import YunzhangError
 
@@ -30,6 +30,7 @@ app.add_typer(pki.certs, name="certs")
 app.add_typer(pki.persons_app, name="persons")
 app.add_typer(seals.app, name="seals")
 app.add_typer(staff.app, name="staff")
+app.add_typer(keys.app, name="keys")
 
 
 @app.command()
