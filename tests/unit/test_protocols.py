@@ -5,9 +5,11 @@ signature that drifts on either side fails here rather than at a call site."""
 from __future__ import annotations
 
 import inspect
+import tempfile
 import typing
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,14 +26,21 @@ from yunzhang.adapters.identity import (
 )
 from yunzhang.adapters.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from yunzhang.adapters.sms import DevSmsSender, HttpSmsSender
+from tests.fakes import MemoryKeyStore
+from tests.keystores import pkcs11_store, software_store
+from yunzhang.adapters.seal_images import PillowSealArtist
+from yunzhang.adapters.x509 import X509Factory
 from yunzhang.services import ports
 from yunzhang.services.ports import (
+    CertificateFactory,
     Clock,
     IdentityVerifier,
     Keyring,
+    KeyStore,
     LivenessChecker,
     PasswordHasher,
     RateLimiter,
+    SealArtist,
     SmsSender,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -94,6 +103,11 @@ IMPLEMENTATIONS: list[tuple[type, Callable[[], object]]] = [
     (RateLimiter, lambda: RedisRateLimiter("redis://127.0.0.1:6379/15")),  # connects lazily
     (Keyring, lambda: HmacKeyring(b"s" * 32, b"p" * 32)),
     (UnitOfWorkFactory, lambda: SqlUnitOfWorkFactory(_sessions(), SystemClock())),
+    (KeyStore, lambda: software_store(Path(tempfile.mkdtemp()))),
+    (KeyStore, pkcs11_store),
+    (KeyStore, MemoryKeyStore),
+    (CertificateFactory, lambda: X509Factory(MemoryKeyStore())),
+    (SealArtist, lambda: PillowSealArtist(None, max_image_bytes=1024, max_megapixels=1.0)),
 ]
 
 

@@ -14,7 +14,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
-from pkcs11.exceptions import NoSuchKey, NoSuchToken, PinIncorrect, PKCS11Error
+from pkcs11.exceptions import (
+    NoSuchKey,
+    NoSuchToken,
+    PinIncorrect,
+    PKCS11Error,
+    UserAlreadyLoggedIn,
+)
 from pkcs11.util.ec import encode_named_curve_parameters
 
 from yunzhang.domain.keys import KeyAlgorithm, KeyRef
@@ -33,7 +39,11 @@ class Pkcs11KeyStore:
         try:
             library = pkcs11.lib(module)
             token = library.get_token(token_label=token_label)
-            self._session = token.open(rw=True, user_pin=pin)
+            try:
+                self._session = token.open(rw=True, user_pin=pin)
+            except UserAlreadyLoggedIn:
+                # PKCS #11 logs in per application: another store of this process already did.
+                self._session = token.open(rw=True)
         except NoSuchToken:
             raise ConfigurationError(f"YUNZHANG_PKCS11_TOKEN_LABEL: no token {token_label!r} in "
                                      f"{module}", code="config.pkcs11") from None
