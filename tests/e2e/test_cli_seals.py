@@ -105,7 +105,7 @@ def test_a_photographed_mold_is_previewed_and_applied(demo_cli: Cli, tmp_path: P
     with Image.open(out) as processed:
         assert processed.mode == "RGBA" and processed.size == (945, 945)
         assert processed.getpixel((0, 0))[3] == 0
-        inked = [p for p in processed.getdata() if p[3] > 200]
+        inked = [p for p in processed.get_flattened_data() if p[3] > 200]
         assert inked and all(p[2] > p[0] for p in inked)  # recoloured blue
     applied = demo_cli("seals", "apply", DEMO_USCC, "--type", "contract", "--name", "投标专用章",
                        "--image", str(tmp_path / "mold.jpg"), "--shape", "round", "--width", "40",
