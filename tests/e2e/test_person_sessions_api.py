@@ -99,7 +99,8 @@ def production_app(container: Container, clock: FixedClock, tmp_path: Path) -> I
         env="production", data_dir=tmp_path / "prod", secret_key="s" * 40, pii_key="p" * 40,
         admin_token="a" * 40, sms_sender="http", sms_http_url="https://sms.example.invalid/send",
         identity_verifier="http", identity_http_url="https://id.example.invalid/verify",
-        liveness_checker="http", liveness_http_url="https://face.example.invalid/check")
+        liveness_checker="http", liveness_http_url="https://face.example.invalid/check",
+        kek="prod:" + "a2V5LWVuY3J5cHRpb24ta2V5LW9mLTMyLWJ5dGVzISE=")
     production = build_container(settings, engine=container.engine,
                                  session_factory=container.session_factory, clock=clock,
                                  passwords=container.passwords, limiter=MemoryRateLimiter())

@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from yunzhang.config import DEV_ADMIN_TOKEN, DEV_PII_KEY, DEV_SECRET_KEY, Settings, load_settings
+from yunzhang.config import (
+    DEV_ADMIN_TOKEN,
+    DEV_KEK,
+    DEV_PII_KEY,
+    DEV_SECRET_KEY,
+    Settings,
+    load_settings,
+)
 from yunzhang.errors import ConfigurationError
 
 PRODUCTION: dict[str, Any] = {
@@ -23,6 +30,7 @@ PRODUCTION: dict[str, Any] = {
     "identity_http_url": "https://id.example.test/verify",
     "liveness_checker": "http",
     "liveness_http_url": "https://face.example.test/check",
+    "kek": "prod2026:" + "cHJvZHVjdGlvbi1rZWstZm9yLXRoZS10ZXN0cy0zMmI=",
 }
 
 
@@ -126,6 +134,17 @@ def test_production_can_be_configured_entirely_from_the_environment(
     assert settings.env == "production"
     assert settings.pii_key.get_secret_value() == PRODUCTION["pii_key"]
     assert settings.liveness_http_url == PRODUCTION["liveness_http_url"]
+
+
+def test_production_refuses_the_development_kek_unless_keys_are_elsewhere(tmp_path: Path) -> None:
+    assert "YUNZHANG_KEK still has its development default" in refusal(**{**PRODUCTION, "kek": DEV_KEK})
+    kek_file = tmp_path / "keks"
+    kek_file.write_text(PRODUCTION["kek"])
+    assert load_settings(**{**PRODUCTION, "kek": DEV_KEK, "kek_file": kek_file}).kek_file == kek_file
+    hsm = load_settings(**{**PRODUCTION, "kek": DEV_KEK, "keystore": "pkcs11",
+                           "pkcs11_module": "/usr/lib/softhsm/libsofthsm2.so"})
+    assert hsm.keystore == "pkcs11"
+    assert "YUNZHANG_PKCS11_MODULE" in refusal(**{**PRODUCTION, "keystore": "pkcs11"})
 
 
 def test_invalid_environment_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
