@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from tests.registry_samples import person_id, registry_row, to_csv
 from yunzhang.adapters.db import tables
 from yunzhang.bootstrap import Container
 from yunzhang.domain.audit import AuditEvent
+from yunzhang.domain.seals import Seal
 from yunzhang.services import notifications
 from yunzhang.services.audit import recent_events
 
@@ -185,8 +187,21 @@ def granted(client: TestClient, company: Company, by: Person, grantee: Person,
     return created(create_grant(client, company, by, grantee, **body))
 
 
+def make_seal(container: Container, company: Company, name: str) -> str:
+    """A seal of the enterprise, written straight to its table (no image, no audit event): what a
+    seal grant names. The seal tests make theirs through the API."""
+    with container.uow() as tx:
+        enterprise = tx.enterprises.by_uscc(company.uscc)
+        assert enterprise is not None
+        seal = Seal(enterprise_id=enterprise.id, name=name, type_code="contract",
+                    applied_by=uuid.UUID(company.legal_rep.id), applied_at=container.clock.now())
+        tx.seals.add(seal)
+        tx.commit()
+    return str(seal.id)
+
+
 def seal_grant(client: TestClient, company: Company, by: Person, grantee: Person,
-               seal_id: str = "SEAL-1", business_system: str = "bidding",
+               seal_id: str, business_system: str = "bidding",
                **body: object) -> httpx.Response:
     return post(client, company.path("seal-grants"), by, {
         "grantee_id": grantee.id, "seal_id": seal_id, "business_system": business_system, **body})
@@ -308,6 +323,8 @@ class Cast:
     agent: Person
     linked: Person  # linked to the enterprise, no role yet
     stranger: Person  # verified, not linked
+    seal: str  # ids of two of the enterprise's seals
+    other_seal: str
 
     def __getitem__(self, who: str) -> Person:
         person: Person = self.company.legal_rep if who == "legal_rep" else getattr(self, who)
@@ -321,4 +338,6 @@ def cast(client: TestClient, container: Container, company: Company) -> Cast:
     linked = new_person(client, container, 4, "钱七")
     link(client, company, linked)
     stranger = new_person(client, container, 5, "孙八")
-    return Cast(company, admin, agent, linked, stranger)
+    return Cast(company, admin, agent, linked, stranger,
+                make_seal(container, company, f"{company.name}合同专用章"),
+                make_seal(container, company, f"{company.name}投标专用章"))

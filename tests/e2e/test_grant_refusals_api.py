@@ -33,7 +33,7 @@ ADMIN_LABEL = "license administrator (证照管理员)"
 
 
 def use_seal_allowed(client: TestClient, cast: Cast) -> bool:
-    answer = decision(client, cast.company, cast.agent, action="seal:use", seal_id="SEAL-1",
+    answer = decision(client, cast.company, cast.agent, action="seal:use", seal_id=cast.seal,
                       business_system="bidding")
     allowed: bool = answer["allowed"]
     return allowed
@@ -74,7 +74,7 @@ def test_seal_grants_that_are_refused(
         client: TestClient, container: Container, cast: Cast, granter: str, grantee: str,
         reason: str) -> None:
     before = state(container)
-    refused(seal_grant(client, cast.company, cast[granter], cast[grantee]), container, before,
+    refused(seal_grant(client, cast.company, cast[granter], cast[grantee], cast.seal), container, before,
             action="seal_grant:create", reason=reason.format(name=cast.company.name))
 
 
@@ -87,7 +87,7 @@ def test_revocations_of_grants_that_are_refused(
         client: TestClient, container: Container, cast: Cast, revoker: str, reason: str) -> None:
     company = cast.company
     grant = granted(client, company, company.legal_rep, cast.agent, all_business=True)["id"]
-    response = seal_grant(client, company, company.legal_rep, cast.agent)
+    response = seal_grant(client, company, company.legal_rep, cast.agent, cast.seal)
     assert response.status_code == 201, response.text
     for kind, grant_id, what in [("grants", grant, "authorizations"),
                                  ("seal-grants", response.json()["id"], "seal authorizations")]:
@@ -114,7 +114,7 @@ def test_grants_end_when_an_agent_gets_another_role(
     """Business and seal grants are given to an agent as an agent: promoted, they hold none."""
     company, rep, agent = cast.company, cast.company.legal_rep, cast.agent
     grant = granted(client, company, rep, agent, all_business=True)
-    seal = seal_grant(client, company, rep, agent)
+    seal = seal_grant(client, company, rep, agent, cast.seal)
     assert seal.status_code == 201, seal.text
     if promotion == "grant":
         assert grant_role(client, company, rep, agent, "admin").status_code == 201

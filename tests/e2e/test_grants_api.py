@@ -46,10 +46,10 @@ def refusal(client: TestClient, cast: Cast, scope: str, person: Person | None = 
     return reason
 
 
-def use_seal(client: TestClient, cast: Cast, person: Person, seal_id: str = "SEAL-1",
+def use_seal(client: TestClient, cast: Cast, person: Person, seal_id: str | None = None,
              system: str = "bidding") -> dict[str, Any]:
-    return decision(client, cast.company, person, action="seal:use", seal_id=seal_id,
-                    business_system=system)
+    return decision(client, cast.company, person, action="seal:use",
+                    seal_id=seal_id or cast.seal, business_system=system)
 
 
 # --- what a grant covers ------------------------------------------------------------------------
@@ -172,7 +172,7 @@ def test_windows_that_are_refused(client: TestClient, container: Container, cast
         if kind == "grants":
             response = create_grant(client, cast.company, rep, agent, all_business=True, **window)
         else:
-            response = seal_grant(client, cast.company, rep, agent, **window)
+            response = seal_grant(client, cast.company, rep, agent, cast.seal, **window)
         rejected(response, container, before, 422, code)
 
 
@@ -271,25 +271,27 @@ def test_the_most_useful_refusal_and_any_usable_grant_win(
 def test_seal_grant_for_one_seal_in_one_system(
         client: TestClient, container: Container, cast: Cast, clock: FixedClock) -> None:
     company, admin = cast.company, cast.admin
+    seal = cast.seal
     assert use_seal(client, cast, admin)["reason"] == (
-        "no seal grant of yours covers seal SEAL-1 in bidding")
-    response = seal_grant(client, company, company.legal_rep, admin, business_system=" bidding ")
+        f"no seal grant of yours covers seal {seal} in bidding")
+    response = seal_grant(client, company, company.legal_rep, admin, f" {seal.upper()} ",
+                          business_system=" bidding ")
     assert response.status_code == 201, response.text
     grant = response.json()
     assert (grant["seal_id"], grant["business_system"], grant["authority"]) == (
-        "SEAL-1", "bidding", "legal_rep")
+        seal, "bidding", "legal_rep")
     assert use_seal(client, cast, admin) == {
         "allowed": True, "grant_ids": [grant["id"]],
-        "reason": f"seal grant {grant['id']} for seal SEAL-1 in bidding until {IN_3_DAYS}"}
+        "reason": f"seal grant {grant['id']} for seal {seal} in bidding until {IN_3_DAYS}"}
     assert use_seal(client, cast, admin, system="tax")["allowed"] is False
-    assert use_seal(client, cast, admin, seal_id="SEAL-2")["allowed"] is False
+    assert use_seal(client, cast, admin, seal_id=cast.other_seal)["allowed"] is False
     assert use_seal(client, cast, cast.agent)["allowed"] is False  # the grant is the admin's
 
     clock.advance(minutes=1)
     revoked = revoke_grant(client, company.legal_rep, grant["id"], kind="seal-grants")
     assert revoked.status_code == 200, revoked.text
     assert use_seal(client, cast, admin)["reason"] == (
-        f"grant {grant['id']} for seal SEAL-1 in bidding was revoked at 2026-11-22 16:01 (UTC+8)")
+        f"grant {grant['id']} for seal {seal} in bidding was revoked at 2026-11-22 16:01 (UTC+8)")
     listed = client.get(company.path("grants"), headers=admin.headers()).json()
     assert [(g["id"], g["status"]) for g in listed["seal_grants"]] == [(grant["id"], "revoked")]
     [event] = events(container, "seal_grant:revoke")
@@ -297,13 +299,32 @@ def test_seal_grant_for_one_seal_in_one_system(
 
 
 @pytest.mark.parametrize(("field", "value"), [
-    ("seal_id", "印章"), ("seal_id", "-leading-dash"), ("business_system", "two words"),
+    ("seal_id", "印章"), ("seal_id", "SEAL-1"), ("business_system", "two words"),
+    ("business_system", "-leading-dash"),
 ])
 def test_seal_grant_identifiers_are_checked(client: TestClient, container: Container, cast: Cast,
                                             field: str, value: str) -> None:
     before = state(container)
-    response = seal_grant(client, cast.company, cast.admin, cast.agent, **{field: value})
+    fields = {"seal_id": cast.seal, field: value}
+    response = seal_grant(client, cast.company, cast.admin, cast.agent, **fields)  # type: ignore[arg-type]
     rejected(response, container, before, 422, f"seal_grant.{field}")
+
+
+def test_a_seal_grant_names_a_usable_seal_of_the_enterprise(
+        client: TestClient, container: Container, cast: Cast) -> None:
+    import uuid
+
+    before = state(container)
+    unknown = seal_grant(client, cast.company, cast.admin, cast.agent, str(uuid.uuid4()))
+    assert "has no seal" in rejected(unknown, container, before, 404, "seal.not_found")["detail"]
+    with container.uow() as tx:
+        seal = tx.seals.get(uuid.UUID(cast.other_seal))
+        assert seal is not None
+        seal.revoke(at=container.clock.now(), reason="作废")
+        tx.commit()
+    before = state(container)
+    revoked = seal_grant(client, cast.company, cast.admin, cast.agent, cast.other_seal)
+    rejected(revoked, container, before, 409, "seal.state")
 
 
 def test_an_agent_sees_only_their_own_grants(client: TestClient, container: Container,

@@ -53,7 +53,7 @@ def grants_of(container: Container, person_id_: str) -> list[tuple[str, str | No
 def equipped(client: TestClient, cast: Cast) -> None:
     """Give the agent an all-business grant and a seal grant, both usable now."""
     granted(client, cast.company, cast.admin, cast.agent, all_business=True)
-    response = seal_grant(client, cast.company, cast.admin, cast.agent)
+    response = seal_grant(client, cast.company, cast.admin, cast.agent, cast.seal)
     assert response.status_code == 201, response.text
     assert decision(client, cast.company, cast.agent, SCOPE)["allowed"] is True
 

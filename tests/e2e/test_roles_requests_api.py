@@ -44,7 +44,7 @@ def targets(client: TestClient, cast: Cast) -> Targets:
     company = cast.company
     application = applied(client, company, cast.linked, "agent")["id"]
     grant = granted(client, company, company.legal_rep, cast.agent, all_business=True)["id"]
-    response = seal_grant(client, company, company.legal_rep, cast.agent)
+    response = seal_grant(client, company, company.legal_rep, cast.agent, cast.seal)
     assert response.status_code == 201, response.text
     return Targets(cast, application, grant, response.json()["id"])
 
@@ -69,7 +69,7 @@ WRITES: dict[str, Callable[[Targets], Request]] = {
     "grant": lambda t: ("POST", t.cast.company.path("grants"),
                         {"grantee_id": t.cast.agent.id, "scopes": ["tax"]}),
     "seal-grant": lambda t: ("POST", t.cast.company.path("seal-grants"), {
-        "grantee_id": t.cast.agent.id, "seal_id": "SEAL-2", "business_system": "tax"}),
+        "grantee_id": t.cast.agent.id, "seal_id": t.cast.other_seal, "business_system": "tax"}),
     "revoke-grant": lambda t: ("POST", f"{API}/grants/{t.grant}/revoke", {"reason": "结束"}),
     "revoke-seal-grant": lambda t: ("POST", f"{API}/seal-grants/{t.seal_grant}/revoke",
                                     {"reason": "结束"}),

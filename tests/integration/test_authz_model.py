@@ -38,6 +38,7 @@ from yunzhang.config import Settings
 from yunzhang.domain.authz import Action
 from yunzhang.domain.ids import ResidentId
 from yunzhang.domain.persons import Person
+from yunzhang.domain.seals import Seal
 from yunzhang.domain.roles import Role
 from yunzhang.errors import YunzhangError
 from yunzhang.services import authorization, grants, persons, roles
@@ -215,8 +216,16 @@ class AuthzMachine(RuleBasedStateMachine):
             self.link(i)
         with c.uow() as tx:
             enterprise = tx.enterprises.by_uscc(self.uscc)
-        assert enterprise is not None
+            assert enterprise is not None
+            # The model names seals "seal-1", "seal-2"; seal grants name real seals by id.
+            made = {name: Seal(enterprise_id=enterprise.id, name=name, type_code="contract",
+                               applied_by=self.persons[0].id, applied_at=world.clock.now())
+                    for name in ("seal-1", "seal-2")}
+            for seal in made.values():
+                tx.seals.add(seal)
+            tx.commit()
         self.enterprise = enterprise
+        self.seal_ids = {name: str(seal.id) for name, seal in made.items()}
 
     @initialize(cast=each_other(st.sampled_from([None, "agent", "agent", "admin", "admin"])),
                 scopes=each_other(st.none() | precise), seals=each_other(st.sampled_from(SEALS)),
@@ -422,7 +431,8 @@ class AuthzMachine(RuleBasedStateMachine):
         refusal = "InvalidInput" if window is None else (
             None if m.may_grant(granter, p, seal=True) else "PermissionDenied")
         _, grant = self.expect(refusal, lambda: grants.create_seal_grant(
-            grants.CreateSealGrant(self.pid(granter), self.uscc, self.pid(p), *seal,
+            grants.CreateSealGrant(self.pid(granter), self.uscc, self.pid(p), self.seal_ids[seal[0]],
+                                   seal[1],
                                    *self._window(start, length)),
             caller=CALLER, uow=c.uow, clock=self.w.clock, settings=self.w.settings),
             f"{granter} grants {seal} to {p}")
@@ -503,11 +513,12 @@ class AuthzMachine(RuleBasedStateMachine):
             (Action.GRANT_ROLE, {**person, "role": Role.AGENT},
              m.may_give_role(actor, "agent", subject)),
             (Action.GRANT, person, m.may_grant(actor, subject, seal=False)),
-            (Action.GRANT_SEAL, {**person, "seal_id": "seal-1", "business_system": "tax"},
+            (Action.GRANT_SEAL, {**person, "seal_id": self.seal_ids["seal-1"],
+                                 "business_system": "tax"},
              m.may_grant(actor, subject, seal=True)),
         ]
         asked += [(Action.ACT, {"scope": s}, m.may_act(actor, s)) for s in ASKED]
-        asked += [(Action.USE_SEAL, {"seal_id": seal, "business_system": system},
+        asked += [(Action.USE_SEAL, {"seal_id": self.seal_ids[seal], "business_system": system},
                    m.may_use_seal(actor, (seal, system))) for seal, system in ASKED_SEALS]
         asked += [(Action.REVOKE_ROLE, {"subject_person": self.pid(p)}, m.may_revoke_role(actor, p))
                   for p in range(PEOPLE)]

@@ -16,6 +16,7 @@ from yunzhang.domain.grants import Grant, GrantKind, GrantStatus, SealGrant, Win
 from yunzhang.domain.ids import Uscc
 from yunzhang.domain.roles import Role
 from yunzhang.domain.scopes import ScopeTree
+from yunzhang.domain.seals import SealStatus
 from yunzhang.errors import Conflict, InvalidInput, NotFound
 from yunzhang.services import authorization
 from yunzhang.services.audit import refusals_audited
@@ -138,7 +139,13 @@ def create_seal_grant(
 ) -> SealGrant:
     now = clock.now()
     window = _window(cmd.starts_at, cmd.ends_at, now)
-    seal_id = _identifier(cmd.seal_id, "seal_id", "seal_grant.seal_id")
+    try:
+        seal_uuid = uuid.UUID(cmd.seal_id.strip())
+    except ValueError:
+        raise InvalidInput("seal_id is the id of one of the enterprise's seals (a UUID, as "
+                           "GET /enterprises/{uscc}/seals lists them)",
+                           code="seal_grant.seal_id") from None
+    seal_id = str(seal_uuid)
     system = _identifier(cmd.business_system, "business_system", "seal_grant.business_system")
     with uow(request_id=caller.request_id) as tx:
         enterprise = enterprise_by_uscc(tx, cmd.uscc)
@@ -146,6 +153,12 @@ def create_seal_grant(
                                business_system=system, window=window)
         decision = authorization.require(cmd.granter_id, Action.GRANT_SEAL, resource, now, tx=tx,
                                          caller=caller, uow=uow)
+        seal = tx.seals.get(seal_uuid)
+        if seal is None or seal.enterprise_id != enterprise.id:
+            raise NotFound(f"{enterprise.name} has no seal {seal_id}", code="seal.not_found")
+        if seal.status in (SealStatus.REVOKED, SealStatus.REJECTED):
+            raise Conflict(f"seal {seal_id} is {seal.status.value}; its use cannot be granted",
+                           code="seal.state")
         granter = tx.memberships.active(cmd.granter_id, enterprise.id)
         grant = SealGrant(
             enterprise_id=enterprise.id, grantee_id=cmd.grantee_id, starts_at=window.start,
