@@ -171,3 +171,26 @@ def test_an_agent_claims_a_seal_they_may_use(client: TestClient, container: Cont
     assert granted.status_code == 201, granted.text
     claimed = claim(client, cast.agent, seal["id"])
     assert claimed.status_code == 200 and claimed.json()["claimed_by"] == cast.agent.id
+
+
+def test_the_preview_processes_a_photo_without_storing_it(
+        client: TestClient, container: Container, company: Company) -> None:
+    from tests.e2e.seals_support import seal_state
+    from tests.unit.test_seal_images import photo
+
+    before = seal_state(container)
+    form = {"shape": "round", "width_mm": "40", "rotate": "90", "colour": "purple",
+            "brightness": "1.1", "contrast": "1.3"}
+    answer = client.post(f"{API}/seal-molds/preview", data=form,
+                         files={"file": ("mold.jpg", photo(), "image/jpeg")},
+                         headers=company.legal_rep.headers())
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(answer.content)) as image:
+        assert image.size == (945, 945) and image.getpixel((472, 472))[:3] == (120, 30, 160)
+    assert seal_state(container) == before
+    problem(client.post(f"{API}/seal-molds/preview", data=form,
+                        files={"file": ("mold.jpg", photo(), "image/jpeg")}), 401,
+            "auth.session_invalid")
+    problem(client.post(f"{API}/seal-molds/preview", data={**form, "rotate": "45"},
+                        files={"file": ("mold.jpg", photo(), "image/jpeg")},
+                        headers=company.legal_rep.headers()), 422, "image.rotate")
