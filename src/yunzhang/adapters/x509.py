@@ -83,7 +83,7 @@ class X509Factory:
     def __init__(self, keys: KeyStore) -> None:
         self._keys = keys
 
-    def _sign(self, key_id: str, algorithm: KeyAlgorithm, tbs: Any) -> bytes:
+    def _sign(self, key_id: str, tbs: Any) -> bytes:
         signature: bytes = self._keys.sign(key_id, tbs.dump())
         return signature
 
@@ -135,7 +135,7 @@ class X509Factory:
                          "not_after": _time(request.not_after)},
             "subject": subject, "subject_public_key_info": spki, "extensions": extensions,
         })
-        signature = self._sign(request.issuer_key_id, request.issuer_algorithm, tbs)
+        signature = self._sign(request.issuer_key_id, tbs)
         cert = ax.Certificate({"tbs_certificate": tbs, "signature_algorithm": algorithm,
                                "signature_value": signature})
         der: bytes = cert.dump()
@@ -163,7 +163,7 @@ class X509Factory:
                                            "extn_value": entry.reason.value}]}
                 for entry in request.revoked]
         tbs = crl.TbsCertList(fields)
-        signature = self._sign(request.issuer_key_id, request.issuer_algorithm, tbs)
+        signature = self._sign(request.issuer_key_id, tbs)
         der: bytes = crl.CertificateList({"tbs_cert_list": tbs, "signature_algorithm": algorithm,
                                           "signature": signature}).dump()
         return der
@@ -258,7 +258,7 @@ class X509Factory:
                                             "extn_value": nonce}]
         tbs = ocsp.ResponseData(data)
         algorithm = _signature_algorithm(issuer_algorithm)
-        signature = self._sign(issuer_key_id, issuer_algorithm, tbs)
+        signature = self._sign(issuer_key_id, tbs)
         basic = ocsp.BasicOCSPResponse({"tbs_response_data": tbs, "signature_algorithm": algorithm,
                                         "signature": signature, "certs": [issuer]})
         der: bytes = ocsp.OCSPResponse({

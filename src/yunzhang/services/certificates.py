@@ -118,7 +118,7 @@ def enterprise_certificates(viewer_id: uuid.UUID, uscc: str, *, caller: Caller,
         enterprise = enterprise_by_uscc(tx, uscc)
         authorization.require(viewer_id, Action.VIEW, resource_of(enterprise), now, tx=tx,
                               caller=caller, uow=uow)
-        return [c for c in tx.certificates.of_subject(f"enterprise:{enterprise.id}")]
+        return tx.certificates.of_subject(f"enterprise:{enterprise.id}")
 
 
 def person_name(person: Person) -> DistinguishedName:

@@ -23,6 +23,7 @@ from yunzhang.domain.pki import (
     CaName,
     Certificate,
     CertificateRequest,
+    CertStatus,
     CrlRequest,
     DistinguishedName,
     Profile,
@@ -209,7 +210,7 @@ def ca_certificates(*, uow: UnitOfWorkFactory) -> list[Certificate]:
         found = [authority(tx, name)[1] for name in CaName if tx.authorities.get(name)]
         if not found:
             authority(tx, CaName.ROOT)  # raises pki.not_initialized
-        found += [c for c in tx.certificates.of_subject("tsa") if c.status.value == "good"]
+        found += [c for c in tx.certificates.of_subject("tsa") if c.status is CertStatus.GOOD]
         return found
 
 

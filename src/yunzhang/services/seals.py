@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from yunzhang.config import Settings
 from yunzhang.domain.audit import AuditRecord, AuditTag
@@ -89,12 +90,12 @@ def _seal(tx: UnitOfWork, seal_id: uuid.UUID, *, lock: bool = False) -> tuple[Se
 
 
 def _image(seal_id: uuid.UUID, data: SealImageData, source: ImageSource, *, by: uuid.UUID,
-           at: object) -> SealImage:
+           at: datetime) -> SealImage:
     return SealImage(seal_id=seal_id, source=source, png=data.png,
                      sha256=hashlib.sha256(data.png).hexdigest(), shape=data.shape,
                      width_mm=data.size.width_mm, height_mm=data.size.height_mm,
                      colour=data.colour, width_px=data.width_px, height_px=data.height_px,
-                     dpi=data.dpi, uploaded_by=by, uploaded_at=at)  # type: ignore[arg-type]
+                     dpi=data.dpi, uploaded_by=by, uploaded_at=at)
 
 
 def _draw(mold: MoldSource, seal_type: SealType, enterprise: Enterprise, seal_code: str | None,

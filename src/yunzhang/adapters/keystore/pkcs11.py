@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 import pkcs11
+from asn1crypto.core import OctetString  # type: ignore[import-untyped]
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -133,8 +134,6 @@ class _translated:
 def _spki(public: Any) -> bytes:
     """DER SubjectPublicKeyInfo of a public key object on the token."""
     if public.key_type == KeyType.EC:
-        from asn1crypto.core import OctetString  # type: ignore[import-untyped]
-
         point = bytes(OctetString.load(public[Attribute.EC_POINT]))
         key: Any = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
     else:
