@@ -23,6 +23,7 @@ from yunzhang.adapters.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from yunzhang.adapters.keystore import build_keystore
 from yunzhang.adapters.seal_images import PillowSealArtist
 from yunzhang.adapters.sms import DevSmsSender, HttpSmsSender
+from yunzhang.adapters.tsp import Rfc3161Encoder
 from yunzhang.adapters.x509 import X509Factory
 from yunzhang.adapters.scope_files import load_scope_tree
 from yunzhang.config import Settings
@@ -38,6 +39,7 @@ from yunzhang.services.ports import (
     RateLimiter,
     SealArtist,
     SmsSender,
+    TimestampEncoder,
     UnitOfWorkFactory,
 )
 
@@ -59,6 +61,7 @@ class Container:
     keys: KeyStore
     x509: CertificateFactory
     artist: SealArtist
+    tsp: TimestampEncoder
     dummy_password_hash: str = field(default="", repr=False)
 
     def require_current_schema(self) -> None:
@@ -127,6 +130,7 @@ def build_container(
         scopes=load_scope_tree(settings.scopes_file),
         keys=keys,
         x509=X509Factory(keys),
+        tsp=Rfc3161Encoder(keys),
         artist=PillowSealArtist(settings.seal_font, max_image_bytes=settings.max_image_bytes,
                                 max_megapixels=settings.max_image_megapixels),
         dummy_password_hash=passwords.hash("yunzhang-timing-equalizer"),

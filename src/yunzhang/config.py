@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     person_cert_days: int = Field(default=90, ge=1, le=825)  # seed 001 §3.6: three months
     enterprise_cert_days: int = Field(default=365, ge=1, le=825)
     seal_cert_days: int = Field(default=730, ge=1, le=1825)
+    # The TSA policy (RFC 3161 §2.4.2). Default: an OID under 2.25 (ITU-T X.667, a UUID as an
+    # OID, needing no registration); an operator with an arc of their own sets theirs.
+    tsa_policy: str = Field(default="2.25.147701296758162413649822062859522038321",
+                            pattern=r"^[0-2](\.(0|[1-9][0-9]*))+$")
 
     # Seal images (docs/seals.md)
     max_image_bytes: int = Field(default=10 * 1_048_576, ge=1024)

@@ -40,6 +40,12 @@ class PayloadTooLarge(InvalidInput):
     default_code = "request.too_large"
 
 
+class UnsupportedMedia(InvalidInput):
+    status = 415
+    title = "Unsupported media type"
+    default_code = "request.media_type"
+
+
 class NotFound(YunzhangError):
     status = 404
     exit_code = 3

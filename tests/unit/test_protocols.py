@@ -29,6 +29,7 @@ from yunzhang.adapters.sms import DevSmsSender, HttpSmsSender
 from tests.fakes import MemoryKeyStore
 from tests.keystores import pkcs11_store, software_store
 from yunzhang.adapters.seal_images import PillowSealArtist
+from yunzhang.adapters.tsp import Rfc3161Encoder
 from yunzhang.adapters.x509 import X509Factory
 from yunzhang.services import ports
 from yunzhang.services.ports import (
@@ -42,6 +43,7 @@ from yunzhang.services.ports import (
     RateLimiter,
     SealArtist,
     SmsSender,
+    TimestampEncoder,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -108,6 +110,7 @@ IMPLEMENTATIONS: list[tuple[type, Callable[[], object]]] = [
     (KeyStore, MemoryKeyStore),
     (CertificateFactory, lambda: X509Factory(MemoryKeyStore())),
     (SealArtist, lambda: PillowSealArtist(None, max_image_bytes=1024, max_megapixels=1.0)),
+    (TimestampEncoder, lambda: Rfc3161Encoder(MemoryKeyStore())),
 ]
 
 

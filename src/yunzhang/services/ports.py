@@ -28,6 +28,7 @@ from yunzhang.domain.pki import (
     SerialStatus,
 )
 from yunzhang.domain.seals import Seal, SealImage, SealType
+from yunzhang.domain.timestamps import TimestampRefused, TimestampRequest
 from yunzhang.domain.staff import StaffMember, StaffRole
 from yunzhang.domain.seal_images import MoldProcessing, SealImageData, TemplateSpec
 from yunzhang.domain.persons import Person
@@ -176,6 +177,25 @@ class CertificateFactory(Protocol):
 
     def malformed_ocsp_response(self) -> bytes:
         """The unsigned "malformedRequest" answer (RFC 6960 §2.3)."""
+        ...
+
+
+@runtime_checkable
+class TimestampEncoder(Protocol):
+    """RFC 3161 encoding: requests read, tokens built and signed through the KeyStore."""
+
+    def read_request(self, data: bytes) -> TimestampRequest:
+        """TimestampRefused (``tsa.rejected``, with the RFC 3161 failure) for what is refused."""
+        ...
+
+    def reply(self, request: TimestampRequest, *, policy: str, serial: int, at: datetime,
+              certificate: bytes, chain: list[bytes], key_id: str,
+              algorithm: KeyAlgorithm) -> bytes:
+        """A granted TimeStampResp whose token the TSA key signs."""
+        ...
+
+    def rejection(self, refused: TimestampRefused) -> bytes:
+        """A TimeStampResp with status rejection, the failure bit and the reason."""
         ...
 
 

@@ -58,6 +58,7 @@ def create_app(
     app.include_router(seals.router)
     app.include_router(pki.router)
     app.include_router(pki.public)
+    app.include_router(pki.tsa)
     app.include_router(admin.router)
     app.include_router(admin_pki.router)
     app.add_middleware(

@@ -15,7 +15,8 @@ from pydantic import Field
 
 from yunzhang.domain.keys import KeyAlgorithm
 from yunzhang.domain.pki import CaName, Certificate, CertStatus, Profile, RevocationReason
-from yunzhang.services import certificates, pki
+from yunzhang.errors import UnsupportedMedia
+from yunzhang.services import certificates, pki, timestamps
 from yunzhang.web.api import Public, Strict
 from yunzhang.web.deps import ContainerDep, PersonCaller, Reader, Writer
 
@@ -82,6 +83,25 @@ def ocsp_get(name: str, encoded: str, c: ContainerDep) -> Response:
         request = b""
     answer = pki.answer_ocsp(name, request, uow=c.uow, factory=c.x509, clock=c.clock)
     return Response(answer, media_type=OCSP_RESPONSE, headers={"Cache-Control": "max-age=60"})
+
+
+TIMESTAMP_QUERY, TIMESTAMP_REPLY = "application/timestamp-query", "application/timestamp-reply"
+tsa = APIRouter(tags=["pki (public)"])
+
+
+@tsa.post("/tsa", response_class=Response,
+          openapi_extra={"requestBody": {"content": {TIMESTAMP_QUERY: {}}, "required": True}},
+          responses={200: {"content": {TIMESTAMP_REPLY: {}}}})
+async def time_stamp(request: Request, c: ContainerDep) -> Response:
+    """RFC 3161 §3.4: a DER TimeStampReq in, a TimeStampResp out (granted, or rejection with
+    the failure bit). `openssl ts -query ... | curl --data-binary @- -H 'Content-Type:
+    application/timestamp-query' .../tsa`."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != TIMESTAMP_QUERY:
+        raise UnsupportedMedia(f"send the request as {TIMESTAMP_QUERY}", code="tsa.media_type")
+    answer = timestamps.timestamp(await request.body(), uow=c.uow, encoder=c.tsp, clock=c.clock,
+                                  settings=c.settings)
+    return Response(answer, media_type=TIMESTAMP_REPLY)
 
 
 @router.get("/pki", response_model=list[CertificatePublic], tags=["pki (public)"])
