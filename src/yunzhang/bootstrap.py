@@ -21,6 +21,7 @@ from yunzhang.adapters.identity import (
 )
 from yunzhang.adapters.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from yunzhang.adapters.keystore import build_keystore
+from yunzhang.adapters.pdf.signing import PyHankoStamper
 from yunzhang.adapters.seal_images import PillowSealArtist
 from yunzhang.adapters.sms import DevSmsSender, HttpSmsSender
 from yunzhang.adapters.tsp import Rfc3161Encoder
@@ -28,6 +29,7 @@ from yunzhang.adapters.x509 import X509Factory
 from yunzhang.adapters.scope_files import load_scope_tree
 from yunzhang.config import Settings
 from yunzhang.domain.scopes import ScopeTree
+from yunzhang.services import timestamps
 from yunzhang.services.ports import (
     CertificateFactory,
     Clock,
@@ -37,6 +39,7 @@ from yunzhang.services.ports import (
     LivenessChecker,
     PasswordHasher,
     RateLimiter,
+    PdfStamper,
     SealArtist,
     SmsSender,
     TimestampEncoder,
@@ -62,6 +65,7 @@ class Container:
     x509: CertificateFactory
     artist: SealArtist
     tsp: TimestampEncoder
+    pdf: PdfStamper
     dummy_password_hash: str = field(default="", repr=False)
 
     def require_current_schema(self) -> None:
@@ -114,11 +118,18 @@ def build_container(
                    else MemoryRateLimiter())
     passwords = passwords or Argon2PasswordHasher()
     keys = keys or build_keystore(settings, clock)
+    uow = SqlUnitOfWorkFactory(factory, clock)
+    encoder = Rfc3161Encoder(keys)
+
+    def time_stamp(request: bytes) -> bytes:  # the signing engine asks the TSA in-process
+        return timestamps.timestamp(request, uow=uow, encoder=encoder, clock=clock,
+                                    settings=settings)
+
     return Container(
         settings=settings,
         engine=engine,
         session_factory=factory,
-        uow=SqlUnitOfWorkFactory(factory, clock),
+        uow=uow,
         clock=clock,
         keyring=HmacKeyring(settings.secret_key.get_secret_value().encode(),
                             settings.pii_key.get_secret_value().encode()),
@@ -130,7 +141,8 @@ def build_container(
         scopes=load_scope_tree(settings.scopes_file),
         keys=keys,
         x509=X509Factory(keys),
-        tsp=Rfc3161Encoder(keys),
+        tsp=encoder,
+        pdf=PyHankoStamper(keys, time_stamp),
         artist=PillowSealArtist(settings.seal_font, max_image_bytes=settings.max_image_bytes,
                                 max_megapixels=settings.max_image_megapixels),
         dummy_password_hash=passwords.hash("yunzhang-timing-equalizer"),

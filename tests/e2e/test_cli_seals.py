@@ -117,3 +117,37 @@ def test_a_photographed_mold_is_previewed_and_applied(demo_cli: Cli, tmp_path: P
     assert demo_cli("seals", "reject", seal_id, "--reason", "边缘缺损", "--as", REVIEWER).returncode == 0
     shown = demo_cli("seals", "show", seal_id, "--as", ADMIN)
     assert "rejected" in shown.stdout and "uploaded" in shown.stdout and "边缘缺损" in shown.stdout
+
+
+def test_the_demo_agent_stamps_a_pdf(demo_cli: Cli, tmp_path: Path) -> None:
+    import io
+    import subprocess
+
+    ids = seal_ids(demo_cli)
+    source, out = tmp_path / "contract.pdf", tmp_path / "contract-stamped.pdf"
+    buffer = io.BytesIO()
+    Image.new("RGB", (1240, 1754), "white").save(buffer, format="PDF", resolution=150)
+    source.write_bytes(buffer.getvalue())
+    done = demo_cli("stamp", str(source), "--out", str(out), "--seal", ids["contract"],
+                    "--system", "demo.bidding", "--page", "1", "--x", "130", "--y", "220",
+                    "--as", AGENT)
+    assert done.returncode == 0, done.stderr
+    assert source.read_bytes() == buffer.getvalue()  # the input is never changed
+    report = subprocess.run(["pdfsig", str(out)], capture_output=True, text=True).stdout
+    assert "Signature is Valid." in report and "合同专用章" in report
+    refusals = [  # no seal grant for that system; the output exists
+        (tmp_path / "tax.pdf", "demo.tax", 5, "permission.denied"),
+        (out, "demo.bidding", 2, "stamp.overwrite"),
+    ]
+    for target, system, exit_code, code in refusals:
+        again = demo_cli("stamp", str(source), "--out", str(target), "--seal", ids["contract"],
+                         "--system", system, "--as", AGENT)
+        assert again.returncode == exit_code and again.stderr.strip().endswith(f"[{code}]")
+    assert not (tmp_path / "tax.pdf").exists()
+    same = demo_cli("stamp", str(source), "--out", str(source), "--seal", ids["contract"],
+                    "--system", "demo.bidding", "--as", AGENT)
+    assert same.returncode == 2 and "overwrite the input" in same.stderr
+    official = demo_cli("stamp", str(source), "--out", str(tmp_path / "o.pdf"), "--seal",
+                        ids["official"], "--system", "demo.bidding", "--as", LEGAL_REP)
+    assert official.returncode == 4 and official.stderr.strip().endswith("[seal.not_usable]")
+    assert not (tmp_path / "o.pdf").exists()

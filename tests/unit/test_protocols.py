@@ -29,6 +29,7 @@ from yunzhang.adapters.sms import DevSmsSender, HttpSmsSender
 from tests.fakes import MemoryKeyStore
 from tests.keystores import pkcs11_store, software_store
 from yunzhang.adapters.seal_images import PillowSealArtist
+from yunzhang.adapters.pdf.signing import PyHankoStamper
 from yunzhang.adapters.tsp import Rfc3161Encoder
 from yunzhang.adapters.x509 import X509Factory
 from yunzhang.services import ports
@@ -41,6 +42,7 @@ from yunzhang.services.ports import (
     LivenessChecker,
     PasswordHasher,
     RateLimiter,
+    PdfStamper,
     SealArtist,
     SmsSender,
     TimestampEncoder,
@@ -111,6 +113,7 @@ IMPLEMENTATIONS: list[tuple[type, Callable[[], object]]] = [
     (CertificateFactory, lambda: X509Factory(MemoryKeyStore())),
     (SealArtist, lambda: PillowSealArtist(None, max_image_bytes=1024, max_megapixels=1.0)),
     (TimestampEncoder, lambda: Rfc3161Encoder(MemoryKeyStore())),
+    (PdfStamper, lambda: PyHankoStamper(MemoryKeyStore(), lambda request: b"")),
 ]
 
 

@@ -9,7 +9,7 @@ import sys
 import typer
 
 from yunzhang import __version__
-from yunzhang.cli import audit, db, enterprises, grants, keys, messages, pki, roles, seals, staff
+from yunzhang.cli import audit, db, enterprises, grants, keys, messages, pki, roles, seals, staff, stamp
 from yunzhang.cli.common import cli_caller, settings
 from yunzhang.errors import YunzhangError
 
@@ -31,6 +31,7 @@ app.add_typer(pki.persons_app, name="persons")
 app.add_typer(seals.app, name="seals")
 app.add_typer(staff.app, name="staff")
 app.add_typer(keys.app, name="keys")
+app.command("stamp")(stamp.stamp)
 
 
 @app.command()

@@ -28,6 +28,7 @@ from yunzhang.domain.pki import (
     SerialStatus,
 )
 from yunzhang.domain.seals import Seal, SealImage, SealType
+from yunzhang.domain.stamping import PadesProfile, Placement
 from yunzhang.domain.timestamps import TimestampRefused, TimestampRequest
 from yunzhang.domain.staff import StaffMember, StaffRole
 from yunzhang.domain.seal_images import MoldProcessing, SealImageData, TemplateSpec
@@ -196,6 +197,19 @@ class TimestampEncoder(Protocol):
 
     def rejection(self, refused: TimestampRefused) -> bytes:
         """A TimeStampResp with status rejection, the failure bit and the reason."""
+        ...
+
+
+@runtime_checkable
+class PdfStamper(Protocol):
+    """PAdES signing of PDF documents (pyHanko), the key staying in the KeyStore."""
+
+    def stamp(self, document: bytes, *, key_id: str, algorithm: KeyAlgorithm, certificate: bytes,
+              chain: list[bytes], image_png: bytes, size_mm: tuple[float, float],
+              placement: Placement, profile: PadesProfile, field_name: str) -> bytes:
+        """The document with one more signature (earlier ones stay valid: an incremental
+        update) showing ``image_png`` at ``placement``. InvalidInput (``pdf.*``, ``stamp.*``) for
+        a document that cannot be signed as asked."""
         ...
 
 

@@ -407,6 +407,7 @@ class StampingKey:
     key_id: str
     certificate: Certificate
     chain: list[Certificate]
+    image: SealImage  # the seal's valid image
 
 
 def stamping_key(actor_id: uuid.UUID, seal_id: uuid.UUID, business_system: str, *,
@@ -427,4 +428,6 @@ def stamping_key(actor_id: uuid.UUID, seal_id: uuid.UUID, business_system: str, 
             raise Conflict(f"the certificate of seal {seal.id} is not valid now; claim a new "
                            f"seal", code="seal.certificate_invalid")
         chain = [pki.authority(tx, CaName.ORGANIZATION)[1], pki.authority(tx, CaName.ROOT)[1]]
-        return StampingKey(seal, seal.key_id, cert, chain)
+        valid = [i for i in tx.seal_images.of_seal(seal.id) if i.status is ImageStatus.VALID]
+        assert valid, "an active seal has an approved image"
+        return StampingKey(seal, seal.key_id, cert, chain, valid[-1])

@@ -1,0 +1,1 @@
+"""PDF signing with pyHanko: PAdES signatures whose key stays in the KeyStore."""
