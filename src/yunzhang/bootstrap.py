@@ -22,6 +22,7 @@ from yunzhang.adapters.identity import (
 from yunzhang.adapters.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from yunzhang.adapters.keystore import build_keystore
 from yunzhang.adapters.pdf.signing import PyHankoStamper
+from yunzhang.adapters.pdf.verifying import PyHankoVerifier
 from yunzhang.adapters.seal_images import PillowSealArtist
 from yunzhang.adapters.sms import DevSmsSender, HttpSmsSender
 from yunzhang.adapters.tsp import Rfc3161Encoder
@@ -40,6 +41,7 @@ from yunzhang.services.ports import (
     PasswordHasher,
     RateLimiter,
     PdfStamper,
+    PdfVerifier,
     SealArtist,
     SmsSender,
     TimestampEncoder,
@@ -66,6 +68,7 @@ class Container:
     artist: SealArtist
     tsp: TimestampEncoder
     pdf: PdfStamper
+    verifier: PdfVerifier
     dummy_password_hash: str = field(default="", repr=False)
 
     def require_current_schema(self) -> None:
@@ -143,6 +146,7 @@ def build_container(
         x509=X509Factory(keys),
         tsp=encoder,
         pdf=PyHankoStamper(keys, time_stamp),
+        verifier=PyHankoVerifier(),
         artist=PillowSealArtist(settings.seal_font, max_image_bytes=settings.max_image_bytes,
                                 max_megapixels=settings.max_image_megapixels),
         dummy_password_hash=passwords.hash("yunzhang-timing-equalizer"),

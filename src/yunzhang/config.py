@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(default=10 * 1_048_576, ge=1024)
     max_image_megapixels: float = Field(default=40.0, gt=0)
     max_document_bytes: int = Field(default=50 * 1_048_576, ge=1024)
+    trust_roots_file: Path | None = None  # more trust roots for verification (PEM bundle)
     seal_font: Path | None = None  # a CJK font file; default: the first installed of a known list
 
     log_level: str = "INFO"

@@ -135,6 +135,10 @@ def test_the_demo_agent_stamps_a_pdf(demo_cli: Cli, tmp_path: Path) -> None:
     assert source.read_bytes() == buffer.getvalue()  # the input is never changed
     report = subprocess.run(["pdfsig", str(out)], capture_output=True, text=True).stdout
     assert "Signature is Valid." in report and "合同专用章" in report
+    verified = demo_cli("verify", str(out))
+    assert verified.returncode == 0 and verified.stdout.startswith("OK ") and "(seal, " in verified.stdout
+    unsigned = demo_cli("verify", str(source))
+    assert unsigned.returncode == 10 and unsigned.stderr.strip() == "error: no signatures [verify.failed]"
     refusals = [  # no seal grant for that system; the output exists
         (tmp_path / "tax.pdf", "demo.tax", 5, "permission.denied"),
         (out, "demo.bidding", 2, "stamp.overwrite"),

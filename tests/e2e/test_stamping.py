@@ -19,6 +19,7 @@ from PIL import Image
 from tests.e2e.persons_support import limiter_on_test_clock  # noqa: F401
 from tests.e2e.roles_support import API, Cast, Person, cast, company, post  # noqa: F401
 from tests.e2e.seals_support import active_seal, pki, reviewer  # noqa: F401
+from yunzhang.adapters.clock import FixedClock
 from yunzhang.bootstrap import Container
 from yunzhang.domain.stamping import PadesProfile, Placement
 from yunzhang.errors import Conflict, InvalidInput, PermissionDenied, YunzhangError
@@ -141,3 +142,78 @@ def test_a_password_protected_pdf_is_refused(container: Container, cast: Cast,
     with pytest.raises(InvalidInput) as refused:
         stamp(container, cast.company.legal_rep, seal, locked.read_bytes())
     assert refused.value.code == "pdf.encrypted"
+
+
+# --- 验章: verification ------------------------------------------------------------------------
+
+def verify(client: TestClient, document: bytes) -> dict[str, Any]:
+    answer = client.post(f"{API}/verify", content=document,
+                         headers={"content-type": "application/pdf"})
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def test_verification_names_the_seal_and_catches_changes(
+        client: TestClient, container: Container, cast: Cast, seal: dict[str, Any],
+        clock: FixedClock) -> None:
+    signed = stamp(container, cast.company.legal_rep, seal, pdf(1))
+    report = verify(client, signed)
+    assert report["ok"] is True
+    [one] = report["signatures"]
+    assert (one["kind"], one["signer"], one["uscc"], one["seal_id"], one["seal_type"]) == (
+        "seal", seal["name"], cast.company.uscc, seal["id"], "contract")
+    assert (one["intact"], one["valid"], one["trusted"], one["revocation"],
+            one["modified_after"]) == (True, True, True, "good", "none")
+    assert one["timestamp_time"].startswith("2026-11-22T08:00:00")
+
+    tampered = bytearray(signed)
+    tampered[10] ^= 0x01
+    changed = verify(client, bytes(tampered))
+    assert changed["ok"] is False and changed["signatures"][0]["intact"] is False
+    assert verify(client, pdf(1)) == {"ok": False, "signatures": []}
+
+    # Revoked after it was used: the time stamp proves the stamp came first.
+    clock.advance(minutes=1)
+    assert post(client, f"{API}/seals/{seal['id']}/revoke", cast.company.legal_rep,
+                {"reason": "企业注销"}).status_code == 200
+    later = verify(client, signed)["signatures"][0]
+    assert later["revocation"] == "revoked_after_signing" and later["ok"] is True
+
+
+def test_a_signature_not_issued_here_is_not_trusted(client: TestClient, tmp_path: Path,
+                                                    pki: list[dict[str, Any]]) -> None:
+    from tests.fakes import MemoryKeyStore
+    from tests.unit.test_x509 import build
+    from yunzhang.adapters.pdf.signing import PyHankoStamper
+    from yunzhang.adapters.seal_images import PillowSealArtist
+    from yunzhang.domain.keys import KeyAlgorithm
+    from yunzhang.domain.seal_images import SealShape, SealSize, TemplateSpec
+
+    other = build(KeyAlgorithm.EC_P256)  # someone else's CA
+    assert isinstance(other.keys, MemoryKeyStore)
+    image = PillowSealArtist(None, max_image_bytes=1024, max_megapixels=1).render(
+        TemplateSpec(SealShape.ROUND, SealSize.of(40), "别处的公司"))
+    foreign = PyHankoStamper(other.keys, lambda request: b"").stamp(
+        pdf(1), key_id=other.ca_key, algorithm=KeyAlgorithm.EC_P256, certificate=other.ca,
+        chain=[other.root], image_png=image.png, size_mm=(40, 40), placement=Placement(),
+        profile=PadesProfile.B_B, field_name="elsewhere")
+    [one] = verify(client, foreign)["signatures"]
+    assert (one["intact"], one["valid"], one["trusted"], one["kind"], one["ok"]) == (
+        True, True, False, "other", False)
+
+
+def test_the_public_page_and_bad_uploads(client: TestClient, container: Container, cast: Cast,
+                                         seal: dict[str, Any]) -> None:
+    page = client.get("/verify")
+    assert page.status_code == 200 and "验章" in page.text and 'type="file"' in page.text
+    signed = stamp(container, cast.company.legal_rep, seal, pdf(1))
+    shown = client.post("/verify", files={"file": ("contract.pdf", signed, "application/pdf")})
+    assert shown.status_code == 200 and "全部签章有效" in shown.text and seal["name"] in shown.text
+    not_pdf = client.post(f"{API}/verify", content=b"hello", headers={"content-type": "application/pdf"})
+    assert not_pdf.status_code == 422 and not_pdf.json()["code"] == "pdf.unreadable"
+    wrong = client.post(f"{API}/verify", content=signed, headers={"content-type": "text/plain"})
+    assert wrong.status_code == 415 and wrong.json()["code"] == "verify.media_type"
+    huge = client.post(f"{API}/verify", content=b"%PDF" + b"0" * (container.settings.max_document_bytes + 70_000),
+                       headers={"content-type": "application/pdf"})
+    assert huge.status_code == 413

@@ -30,6 +30,7 @@ from tests.fakes import MemoryKeyStore
 from tests.keystores import pkcs11_store, software_store
 from yunzhang.adapters.seal_images import PillowSealArtist
 from yunzhang.adapters.pdf.signing import PyHankoStamper
+from yunzhang.adapters.pdf.verifying import PyHankoVerifier
 from yunzhang.adapters.tsp import Rfc3161Encoder
 from yunzhang.adapters.x509 import X509Factory
 from yunzhang.services import ports
@@ -43,6 +44,7 @@ from yunzhang.services.ports import (
     PasswordHasher,
     RateLimiter,
     PdfStamper,
+    PdfVerifier,
     SealArtist,
     SmsSender,
     TimestampEncoder,
@@ -114,6 +116,7 @@ IMPLEMENTATIONS: list[tuple[type, Callable[[], object]]] = [
     (SealArtist, lambda: PillowSealArtist(None, max_image_bytes=1024, max_megapixels=1.0)),
     (TimestampEncoder, lambda: Rfc3161Encoder(MemoryKeyStore())),
     (PdfStamper, lambda: PyHankoStamper(MemoryKeyStore(), lambda request: b"")),
+    (PdfVerifier, PyHankoVerifier),
 ]
 
 

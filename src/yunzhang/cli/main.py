@@ -9,7 +9,20 @@ import sys
 import typer
 
 from yunzhang import __version__
-from yunzhang.cli import audit, db, enterprises, grants, keys, messages, pki, roles, seals, staff, stamp
+from yunzhang.cli import (
+    audit,
+    db,
+    enterprises,
+    grants,
+    keys,
+    messages,
+    pki,
+    roles,
+    seals,
+    staff,
+    stamp,
+    verify,
+)
 from yunzhang.cli.common import cli_caller, settings
 from yunzhang.errors import YunzhangError
 
@@ -32,6 +45,7 @@ app.add_typer(seals.app, name="seals")
 app.add_typer(staff.app, name="staff")
 app.add_typer(keys.app, name="keys")
 app.command("stamp")(stamp.stamp)
+app.command("verify")(verify.verify)
 
 
 @app.command()

@@ -30,6 +30,7 @@ from yunzhang.domain.pki import (
 from yunzhang.domain.seals import Seal, SealImage, SealType
 from yunzhang.domain.stamping import PadesProfile, Placement
 from yunzhang.domain.timestamps import TimestampRefused, TimestampRequest
+from yunzhang.domain.verification import SignatureFacts
 from yunzhang.domain.staff import StaffMember, StaffRole
 from yunzhang.domain.seal_images import MoldProcessing, SealImageData, TemplateSpec
 from yunzhang.domain.persons import Person
@@ -210,6 +211,16 @@ class PdfStamper(Protocol):
         """The document with one more signature (earlier ones stay valid: an incremental
         update) showing ``image_png`` at ``placement``. InvalidInput (``pdf.*``, ``stamp.*``) for
         a document that cannot be signed as asked."""
+        ...
+
+
+@runtime_checkable
+class PdfVerifier(Protocol):
+    """Reads and checks every signature of a PDF (pyHanko validation and difference analysis)."""
+
+    def signatures(self, document: bytes, *, trust_roots: list[bytes],
+                   at: datetime) -> list[SignatureFacts]:
+        """InvalidInput (``pdf.*``) for a document that cannot be read."""
         ...
 
 

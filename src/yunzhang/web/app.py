@@ -15,7 +15,18 @@ from yunzhang.bootstrap import Container, build_container
 from yunzhang.config import Settings
 from yunzhang.services.notifications import deliver_due
 from yunzhang.web import problems
-from yunzhang.web.api import admin, admin_pki, enterprises, grants, health, persons, pki, roles, seals
+from yunzhang.web.api import (
+    admin,
+    admin_pki,
+    enterprises,
+    grants,
+    health,
+    persons,
+    pki,
+    roles,
+    seals,
+    verify,
+)
 from yunzhang.web.middleware import RequestContextMiddleware
 
 log = logging.getLogger("yunzhang.web")
@@ -59,13 +70,16 @@ def create_app(
     app.include_router(pki.router)
     app.include_router(pki.public)
     app.include_router(pki.tsa)
+    app.include_router(verify.router)
     app.include_router(admin.router)
     app.include_router(admin_pki.router)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         large_body_paths={admin.IMPORT_PATH: settings.max_import_bytes,
-                          **{path: settings.max_image_bytes + 65_536 for path in seals.UPLOAD_PATHS}},
+                          **{path: settings.max_image_bytes + 65_536 for path in seals.UPLOAD_PATHS},
+                          **{path: settings.max_document_bytes + 65_536
+                             for path in verify.VERIFY_PATHS}},
         registry=registry,
     )
     return app

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from pydantic import Field
 
 from yunzhang.domain.keys import KeyAlgorithm
@@ -69,7 +70,8 @@ def crl(name: str, c: ContainerDep) -> Response:
              responses={200: {"content": {OCSP_RESPONSE: {}}}})
 async def ocsp_post(name: str, request: Request, c: ContainerDep) -> Response:
     """RFC 6960 Appendix A.1: the DER OCSPRequest as the body."""
-    answer = pki.answer_ocsp(name, await request.body(), uow=c.uow, factory=c.x509, clock=c.clock)
+    answer = await run_in_threadpool(pki.answer_ocsp, name, await request.body(), uow=c.uow,
+                                     factory=c.x509, clock=c.clock)
     return Response(answer, media_type=OCSP_RESPONSE)
 
 
@@ -99,8 +101,8 @@ async def time_stamp(request: Request, c: ContainerDep) -> Response:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != TIMESTAMP_QUERY:
         raise UnsupportedMedia(f"send the request as {TIMESTAMP_QUERY}", code="tsa.media_type")
-    answer = timestamps.timestamp(await request.body(), uow=c.uow, encoder=c.tsp, clock=c.clock,
-                                  settings=c.settings)
+    answer = await run_in_threadpool(timestamps.timestamp, await request.body(), uow=c.uow,
+                                     encoder=c.tsp, clock=c.clock, settings=c.settings)
     return Response(answer, media_type=TIMESTAMP_REPLY)
 
 

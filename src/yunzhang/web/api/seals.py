@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from pydantic import Field
 
 from yunzhang.domain.seal_images import CropBox, MoldProcessing, SealColour, SealShape, SealSize
@@ -156,7 +157,8 @@ async def apply_seal(
     mold = await _mold(file, shape=shape, width_mm=width_mm, height_mm=height_mm, colour=colour,
                        crop=crop, rotate=rotate, brightness=brightness, contrast=contrast,
                        default_shape=None)
-    seal = seals.apply_seal(
+    seal = await run_in_threadpool(
+        seals.apply_seal,
         seals.ApplySeal(auth.person.id, uscc, type, mold, name, filing_number, seal_code),
         caller=caller, uow=c.uow, artist=c.artist, clock=c.clock)
     view, _ = seals.get_seal(auth.person.id, seal.id, caller=caller, uow=c.uow, clock=c.clock)
@@ -202,8 +204,9 @@ async def upload_mold(
     mold = await _mold(file, shape=shape, width_mm=width_mm, height_mm=height_mm, colour=colour,
                        crop=crop, rotate=rotate, brightness=brightness, contrast=contrast,
                        default_shape=None)
-    image = seals.upload_mold(seals.UploadMold(auth.person.id, seal_id, mold), caller=caller,
-                              uow=c.uow, artist=c.artist, clock=c.clock)
+    image = await run_in_threadpool(seals.upload_mold,
+                                    seals.UploadMold(auth.person.id, seal_id, mold),
+                                    caller=caller, uow=c.uow, artist=c.artist, clock=c.clock)
     result = _image(image)
     assert result is not None
     return result
@@ -221,7 +224,7 @@ async def preview_mold(
     processing = MoldProcessing(shape=shape, size=SealSize.of(width_mm, height_mm),
                                 crop=_crop(crop), rotate=rotate, brightness=brightness,
                                 contrast=contrast, colour=colour)
-    data = seals.preview(await file.read(), processing, artist=c.artist)
+    data = await run_in_threadpool(seals.preview, await file.read(), processing, artist=c.artist)
     return Response(data.png, media_type="image/png")
 
 
