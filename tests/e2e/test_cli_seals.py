@@ -155,3 +155,45 @@ def test_the_demo_agent_stamps_a_pdf(demo_cli: Cli, tmp_path: Path) -> None:
                         ids["official"], "--system", "demo.bidding", "--as", LEGAL_REP)
     assert official.returncode == 4 and official.stderr.strip().endswith("[seal.not_usable]")
     assert not (tmp_path / "o.pdf").exists()
+
+
+def test_stamping_a_directory_resumes_without_stamping_twice(demo_cli: Cli, tmp_path: Path) -> None:
+    import io
+    import json
+    import subprocess
+
+    ids = seal_ids(demo_cli)
+    inbox, outbox = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    for n in range(3):
+        buffer = io.BytesIO()
+        Image.new("RGB", (620, 877), (255, 255, 255 - n)).save(buffer, format="PDF", resolution=75)
+        (inbox / f"bid-{n}.pdf").write_bytes(buffer.getvalue())
+    (inbox / "broken.pdf").write_bytes(b"%PDF-1.7 broken")
+    args = ("stamp", str(inbox), "--out", str(outbox), "--seal", ids["contract"], "--system",
+            "demo.bidding", "--profile", "B-B", "--as", AGENT)
+    first = demo_cli(*args)
+    assert first.returncode == 11, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0] == "[1/4] bid-0.pdf: stamped" and lines[3].startswith("[4/4] broken.pdf: error:")
+    assert lines[-1] == f"3 of 4 stamped or already stamped in {outbox}"
+    stamped = {p.name: p.read_bytes() for p in outbox.glob("*.pdf")}
+    assert sorted(stamped) == ["bid-0.pdf", "bid-1.pdf", "bid-2.pdf"]
+    for name in stamped:
+        report = subprocess.run(["pdfsig", str(outbox / name)], capture_output=True, text=True).stdout
+        assert report.count("Signature is Valid.") == 1
+
+    # A crash after bid-1's output was written but before the manifest recorded it:
+    manifest = json.loads((outbox / ".yunzhang-stamp.json").read_text())
+    del manifest["bid-1.pdf"]
+    (outbox / ".yunzhang-stamp.json").write_text(json.dumps(manifest))
+    (inbox / "broken.pdf").unlink()
+    again = demo_cli(*args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.splitlines()[:3] == [
+        "[1/3] bid-0.pdf: already stamped, skipped",
+        "[2/3] bid-1.pdf: already stamped (found after an interruption), skipped",
+        "[3/3] bid-2.pdf: already stamped, skipped"]
+    assert {p.name: p.read_bytes() for p in outbox.glob("*.pdf")} == stamped  # nothing stamped twice
+    audit = demo_cli("audit", "list", "--limit", "20").stdout
+    assert audit.count("seal:use") == 3 + 1  # three stamps, one refused broken file
