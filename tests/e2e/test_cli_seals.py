@@ -137,6 +137,10 @@ def test_the_demo_agent_stamps_a_pdf(demo_cli: Cli, tmp_path: Path) -> None:
     assert "Signature is Valid." in report and "合同专用章" in report
     verified = demo_cli("verify", str(out))
     assert verified.returncode == 0 and verified.stdout.startswith("OK ") and "(seal, " in verified.stdout
+    as_json = demo_cli("verify", str(out), "--json")
+    parsed = __import__("json").loads(as_json.stdout)
+    assert parsed["ok"] is True and parsed["signatures"][0]["kind"] == "seal"
+    assert parsed["signatures"][0]["uscc"] == DEMO_USCC
     unsigned = demo_cli("verify", str(source))
     assert unsigned.returncode == 10 and unsigned.stderr.strip() == "error: no signatures [verify.failed]"
     refusals = [  # no seal grant for that system; the output exists

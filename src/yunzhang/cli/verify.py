@@ -24,14 +24,7 @@ def verify(document: Path = typer.Argument(..., help="a signed PDF"),
     report = verification.verify_document(data, uow=c.uow, verifier=c.verifier, clock=c.clock,
                                           settings=c.settings)
     if as_json:
-        echo_json({"ok": report.ok, "signatures": [{
-            "field_name": s.facts.field_name, "kind": s.kind,
-            "signer": s.facts.signer_subject.get("common_name"), "enterprise": s.enterprise,
-            "uscc": s.uscc, "seal_id": s.seal_id, "seal_type": s.seal_type, "person": s.person,
-            "signing_time": s.facts.signing_time, "timestamp_time": s.facts.timestamp_time,
-            "intact": s.facts.intact, "valid": s.facts.valid, "trusted": s.facts.trusted,
-            "trust_problem": s.facts.trust_problem, "revocation": s.revocation,
-            "modified_after": s.facts.modified_after, "ok": s.ok} for s in report.signatures]})
+        echo_json({"ok": report.ok, "signatures": [s.summary() for s in report.signatures]})
     else:
         for s in report.signatures:
             f = s.facts

@@ -43,6 +43,19 @@ class SignatureReport:
         return (f.intact and f.valid and f.trusted and self.revocation != "revoked_before_signing"
                 and f.timestamp_valid is not False)
 
+    def summary(self) -> dict[str, object]:
+        """What the CLI and the API show of it (no certificate bytes)."""
+        f = self.facts
+        return {
+            "field_name": f.field_name, "kind": self.kind,
+            "signer": f.signer_subject.get("common_name", "?"), "enterprise": self.enterprise,
+            "uscc": self.uscc, "seal_id": self.seal_id, "seal_type": self.seal_type,
+            "person": self.person, "signing_time": f.signing_time,
+            "timestamp_time": f.timestamp_time, "intact": f.intact, "valid": f.valid,
+            "trusted": f.trusted, "trust_problem": f.trust_problem, "revocation": self.revocation,
+            "modified_after": f.modified_after, "coverage": f.coverage, "ok": self.ok,
+        }
+
 
 @dataclass(frozen=True)
 class VerificationReport:

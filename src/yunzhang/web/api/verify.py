@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from yunzhang.domain.verification import SignatureReport, VerificationReport
+from yunzhang.domain.verification import VerificationReport
 from yunzhang.errors import UnsupportedMedia
 from yunzhang.services import verification
 from yunzhang.web.api import Public
@@ -48,16 +48,8 @@ class VerificationPublic(Public):
 
 
 def _public(report: VerificationReport) -> VerificationPublic:
-    def one(s: SignatureReport) -> SignaturePublic:
-        f = s.facts
-        return SignaturePublic(
-            field_name=f.field_name, kind=s.kind, signer=f.signer_subject.get("common_name", "?"),
-            enterprise=s.enterprise, uscc=s.uscc, seal_id=s.seal_id, seal_type=s.seal_type,
-            person=s.person, signing_time=f.signing_time, timestamp_time=f.timestamp_time,
-            intact=f.intact, valid=f.valid, trusted=f.trusted, trust_problem=f.trust_problem,
-            revocation=s.revocation, modified_after=f.modified_after, coverage=f.coverage,
-            ok=s.ok)
-    return VerificationPublic(ok=report.ok, signatures=[one(s) for s in report.signatures])
+    return VerificationPublic(ok=report.ok, signatures=[
+        SignaturePublic.model_validate(s.summary()) for s in report.signatures])
 
 
 @router.post("/api/v1/verify", response_model=VerificationPublic,
