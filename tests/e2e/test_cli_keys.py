@@ -1,12 +1,13 @@
 """`yunzhang keys` for real in a subprocess: list, rotate the KEK with the server's own settings,
-and one-line errors for a malformed KEK list and an HSM that cannot be used."""
+one-line errors for a malformed KEK list and an HSM that cannot be used, and what `keys` says
+when the keys are in the HSM."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from tests.e2e.test_cli import Cli, make_cli, migrated_sqlite_url  # noqa: F401
-from tests.keystores import KEK_A, KEK_B, softhsm_token
+from tests.keystores import KEK_A, KEK_B, TOKEN_LABEL, USER_PIN, softhsm_token
 
 
 def test_rotate_the_kek_and_keep_signing(tmp_path: Path, migrated_sqlite_url: str) -> None:  # noqa: F811
@@ -52,3 +53,29 @@ def test_bad_key_settings_are_one_line_errors(tmp_path: Path, migrated_sqlite_ur
                       YUNZHANG_PKCS11_MODULE=module, YUNZHANG_PKCS11_TOKEN_LABEL="yunzhang-tests",
                       YUNZHANG_PKCS11_PIN="000000")("keys", "list")
     assert listed.returncode == 7 and listed.stderr.strip().endswith("[config.pkcs11]")
+
+
+def test_with_the_hsm_keys_list_says_so_and_rotate_kek_refuses(
+        tmp_path: Path, migrated_sqlite_url: str) -> None:  # noqa: F811
+    hsm = make_cli(tmp_path, migrated_sqlite_url, YUNZHANG_KEYSTORE="pkcs11",
+                   YUNZHANG_PKCS11_MODULE=softhsm_token(), YUNZHANG_PKCS11_TOKEN_LABEL=TOKEN_LABEL,
+                   YUNZHANG_PKCS11_PIN=USER_PIN)
+    listed = hsm("keys", "list")
+    assert listed.returncode == 0 and "the keys are in the HSM" in listed.stdout, listed.stderr
+    refused = hsm("keys", "rotate-kek")
+    assert refused.returncode == 7 and len(refused.stderr.splitlines()) == 1
+    assert "software key store only" in refused.stderr
+    assert refused.stderr.strip().endswith("[config.keystore]")
+    missing = make_cli(tmp_path, migrated_sqlite_url, YUNZHANG_KEYSTORE="pkcs11",
+                       YUNZHANG_PKCS11_MODULE=str(tmp_path / "nope.so"))("keys", "list")
+    assert missing.returncode == 7 and "there is no file" in missing.stderr
+    assert missing.stderr.strip().endswith("[config.pkcs11]")
+
+
+def test_an_unreadable_kek_file_is_a_one_line_error(tmp_path: Path,
+                                                    migrated_sqlite_url: str) -> None:  # noqa: F811
+    done = make_cli(tmp_path, migrated_sqlite_url,
+                    YUNZHANG_KEK_FILE=str(tmp_path / "no-such-file"))("keys", "rotate-kek")
+    assert done.returncode == 7 and len(done.stderr.splitlines()) == 1
+    assert done.stderr.startswith("error: YUNZHANG_KEK_FILE: cannot read")
+    assert done.stderr.strip().endswith("[config.kek]")

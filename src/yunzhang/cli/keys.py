@@ -14,19 +14,27 @@ from yunzhang.services.audit import record_separately
 app = typer.Typer(help="Key custody (docs/keys.md).", no_args_is_help=True)
 
 
+IN_THE_HSM = ("the keys are in the HSM (YUNZHANG_KEYSTORE=pkcs11), generated there and not "
+              "extractable; list them with the HSM's own tools (e.g. pkcs11-tool --list-objects)")
+
+
 def _software() -> tuple[SoftwareKeyStore, Container]:
     c = container()
     if not isinstance(c.keys, SoftwareKeyStore):
-        raise ConfigurationError("the keys are in the HSM (YUNZHANG_KEYSTORE=pkcs11); its own "
-                                 "tools manage them", code="config.keystore")
+        raise ConfigurationError("rotate-kek is for the software key store only: with "
+                                 "YUNZHANG_KEYSTORE=pkcs11 the keys are in the HSM, which has no "
+                                 "KEK of ours to rotate", code="config.keystore")
     return c.keys, c
 
 
 @app.command("list")
 def list_() -> None:
     """The software store's keys: id, algorithm, what for, KEK, made, destroyed."""
-    keys, _ = _software()
-    for info in keys.list_keys():
+    c = container()
+    if not isinstance(c.keys, SoftwareKeyStore):
+        typer.echo(IN_THE_HSM)
+        return
+    for info in c.keys.list_keys():
         state = f"destroyed {info.destroyed_at}" if info.destroyed_at else "live"
         typer.echo(f"{info.key_id}  {info.algorithm.value:<8} kek {info.kek_id:<12} "
                    f"{info.label:<48} {info.created_at}  {state}")

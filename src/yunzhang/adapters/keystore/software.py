@@ -4,20 +4,19 @@ Each private key (PKCS #8 DER) is encrypted with AES-256-GCM under a data key of
 data key is wrapped with AES-256-GCM under the current key-encryption key (KEK), whose id the file
 records. The additional data binds the ciphertexts to the key id, the algorithm and the KEK id,
 so a file cannot be passed off as another key. Rotating the KEK rewraps only the data keys.
-Files are written whole to a temporary name and renamed, so a reader never sees half a file.
+Files are written whole to a temporary name and renamed, so a reader never sees half a file
+(``keyfiles``). Unwrapped keys are cached; each use checks that the file is still the version the
+key came from, so a key destroyed by another process is refused at its next signature.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import os
-import re
 import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +26,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from yunzhang.adapters.keystore.kek import KekRing
+from yunzhang.adapters.keystore.keyfiles import KeyFiles, Version
 from yunzhang.domain.keys import KeyAlgorithm, KeyRef
 from yunzhang.errors import ConfigurationError, ExternalServiceError, NotFound
 from yunzhang.services.ports import Clock
 
-KEY_ID = re.compile(r"^sw-[0-9a-f]{32}$")
 CACHE_SIZE = 256
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -51,7 +50,7 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.b64decode(text)
+    return base64.b64decode(text, validate=True)
 
 
 def make_private_key(algorithm: KeyAlgorithm) -> PrivateKey:
@@ -72,11 +71,11 @@ class SoftwareKeyStore:
     name = "software"
 
     def __init__(self, directory: Path, ring: KekRing, clock: Clock) -> None:
-        self._dir = directory
+        self._files = KeyFiles(directory)
         self._ring = ring
         self._clock = clock
-        self._lock = threading.Lock()
-        self._cache: OrderedDict[str, PrivateKey] = OrderedDict()
+        self._lock = threading.Lock()  # guards the cache only; files have their own lock
+        self._cache: OrderedDict[str, tuple[PrivateKey, Version]] = OrderedDict()
 
     # --- the KeyStore Protocol ---------------------------------------------------------------
 
@@ -88,47 +87,57 @@ class SoftwareKeyStore:
         record = {"id": key_id, "algorithm": algorithm.value, "label": label[:200],
                   "public_key": _b64(public), "created_at": self._clock.now().isoformat(),
                   "destroyed_at": None, **self._seal(key_id, algorithm, key)}
-        self._write(key_id, record)
-        with self._lock:
-            self._remember(key_id, key)
+        self._files.write(key_id, record)
+        version = self._files.version(key_id)
+        if version is not None:
+            self._remember(key_id, key, version)
         return KeyRef(key_id, algorithm, public)
 
     def sign(self, key_id: str, data: bytes) -> bytes:
         return sign_with(self._private(key_id), data)
 
     def public_key(self, key_id: str) -> bytes:
-        return _unb64(self._read(key_id)["public_key"])
+        record, _ = self._files.read(key_id)
+        try:
+            return _unb64(record["public_key"])
+        except ValueError:
+            raise ExternalServiceError(f"the key file of {key_id} is damaged: public_key is not "
+                                       "base64", code="key.store") from None
 
     def destroy(self, key_id: str) -> None:
-        record = self._read(key_id)
+        with self._files.locked():
+            record, _ = self._files.read(key_id)
+            if record["destroyed_at"] is None:
+                # The new file replaces the old one; what the disk may still hold of the old is
+                # the ciphertext under a wrapped data key, unreadable once its KEK is retired.
+                record.update(wrapped_key="", nonce="", ciphertext="",
+                              destroyed_at=self._clock.now().isoformat())
+                self._files.write(key_id, record)
         with self._lock:
             self._cache.pop(key_id, None)
-        if record["destroyed_at"] is not None:
-            return
-        record.update(wrapped_key="", nonce="", ciphertext="",
-                      destroyed_at=self._clock.now().isoformat())
-        self._write(key_id, record)
 
     # --- operations --------------------------------------------------------------------------
 
     def rotate_kek(self) -> int:
         """Rewrap every live data key that is not under the current KEK; returns how many.
-        Keys stay usable throughout: the ring still holds the old KEK."""
+        Keys stay usable throughout: the ring still holds the old KEK, and each file is
+        replaced whole under the directory lock (a concurrent destroy is never undone)."""
         done = 0
-        for path in sorted(self._dir.glob("sw-*.json")):
-            record = self._read(path.stem)
-            if record["destroyed_at"] is not None or record["kek_id"] == self._ring.current:
-                continue
-            data_key = self._unwrap(path.stem, record)
-            record.update(self._wrap(path.stem, data_key))
-            self._write(path.stem, record)
-            done += 1
+        for key_id in self._files.ids():
+            with self._files.locked():
+                record, _ = self._files.read(key_id)
+                if record["destroyed_at"] is not None or record["kek_id"] == self._ring.current:
+                    continue
+                data_key = self._unwrap(key_id, record)
+                record.update(self._wrap(key_id, data_key))
+                self._files.write(key_id, record)
+                done += 1
         return done
 
     def list_keys(self) -> list[KeyInfo]:
         found = []
-        for path in sorted(self._dir.glob("sw-*.json")):
-            r = self._read(path.stem)
+        for key_id in self._files.ids():
+            r, _ = self._files.read(key_id)
             found.append(KeyInfo(r["id"], KeyAlgorithm(r["algorithm"]), r["label"], r["kek_id"],
                                  r["created_at"], r["destroyed_at"]))
         return found
@@ -143,12 +152,13 @@ class SoftwareKeyStore:
         pkcs8 = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                                   serialization.NoEncryption())
         data_key = AESGCM.generate_key(bit_length=256)
-        nonce = os.urandom(12)
+        nonce = os.urandom(12)  # 96-bit random nonce, one message per data key (SP 800-38D §8.2.2)
         ciphertext = AESGCM(data_key).encrypt(nonce, pkcs8, f"{key_id}|{algorithm.value}".encode())
         return {"nonce": _b64(nonce), "ciphertext": _b64(ciphertext),
                 **self._wrap(key_id, data_key)}
 
     def _wrap(self, key_id: str, data_key: bytes) -> dict[str, str]:
+        """``wrapped_key`` is the 12-byte nonce followed by the AES-GCM ciphertext and tag."""
         kek_id = self._ring.current
         nonce = os.urandom(12)
         wrapped = AESGCM(self._ring.keys[kek_id]).encrypt(nonce, data_key,
@@ -161,10 +171,10 @@ class SoftwareKeyStore:
         if kek is None:
             raise ConfigurationError(f"key {key_id} is wrapped by KEK {kek_id!r}, which is not in "
                                      f"YUNZHANG_KEK / YUNZHANG_KEK_FILE", code="key.unwrap")
-        blob = _unb64(record["wrapped_key"])
         try:
+            blob = _unb64(record["wrapped_key"])
             return AESGCM(kek).decrypt(blob[:12], blob[12:], f"{key_id}|{kek_id}".encode())
-        except (InvalidTag, ValueError):
+        except (InvalidTag, ValueError):  # binascii.Error is a ValueError
             raise ExternalServiceError(f"key {key_id} does not unwrap with KEK {kek_id!r}: the "
                                        f"file was changed or the KEK is wrong",
                                        code="key.unwrap") from None
@@ -172,60 +182,34 @@ class SoftwareKeyStore:
     def _private(self, key_id: str) -> PrivateKey:
         with self._lock:
             cached = self._cache.get(key_id)
-            if cached is not None:
-                self._cache.move_to_end(key_id)
-                return cached
-        record = self._read(key_id)
+        if cached is not None and self._files.version(key_id) == cached[1]:
+            with self._lock:
+                if key_id in self._cache:
+                    self._cache.move_to_end(key_id)
+            return cached[0]
+        record, version = self._files.read(key_id)
         if record["destroyed_at"] is not None:
+            with self._lock:
+                self._cache.pop(key_id, None)
             raise NotFound(f"key {key_id} was destroyed", code="key.not_found")
         data_key = self._unwrap(key_id, record)
         try:
             pkcs8 = AESGCM(data_key).decrypt(_unb64(record["nonce"]), _unb64(record["ciphertext"]),
                                              f"{key_id}|{record['algorithm']}".encode())
-        except (InvalidTag, ValueError):
-            raise ExternalServiceError(f"key {key_id} does not decrypt: the file was changed",
+        except (InvalidTag, ValueError):  # binascii.Error is a ValueError
+            raise ExternalServiceError(f"key {key_id} does not decrypt under its data key (KEK "
+                                       f"{record['kek_id']!r}): the file was changed",
                                        code="key.unwrap") from None
         loaded = serialization.load_der_private_key(pkcs8, password=None)
         assert isinstance(loaded, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey))
-        with self._lock:
-            self._remember(key_id, loaded)
+        # Cached with the version read: should the file have changed since (destroyed,
+        # rewrapped), the next use sees another version and reads the file again.
+        self._remember(key_id, loaded, version)
         return loaded
 
-    def _remember(self, key_id: str, key: PrivateKey) -> None:
-        self._cache[key_id] = key
-        self._cache.move_to_end(key_id)
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
-
-    # --- files -------------------------------------------------------------------------------
-
-    def _path(self, key_id: str) -> Path:
-        if not KEY_ID.fullmatch(key_id):  # also keeps ids from naming paths elsewhere
-            raise NotFound(f"no key {key_id[:80]!r} in the software key store", code="key.not_found")
-        return self._dir / f"{key_id}.json"
-
-    def _read(self, key_id: str) -> dict[str, Any]:
-        path = self._path(key_id)
-        try:
-            record: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise NotFound(f"no key {key_id} in the software key store", code="key.not_found") from None
-        except (OSError, ValueError) as exc:
-            raise ExternalServiceError(f"key file of {key_id} is unreadable: {exc}",
-                                       code="key.store") from None
-        return record
-
-    def _write(self, key_id: str, record: dict[str, Any]) -> None:
-        path = self._path(key_id)
-        try:
-            self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            temp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(record, out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, path)
-        except OSError as exc:
-            raise ExternalServiceError(f"cannot write the key file of {key_id}: {exc.strerror}",
-                                       code="key.store") from None
+    def _remember(self, key_id: str, key: PrivateKey, version: Version) -> None:
+        with self._lock:
+            self._cache[key_id] = (key, version)
+            self._cache.move_to_end(key_id)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
