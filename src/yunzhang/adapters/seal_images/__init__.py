@@ -7,9 +7,13 @@ from pathlib import Path
 from yunzhang.adapters.seal_images import molds, templates
 from yunzhang.adapters.seal_images.fonts import load_font
 from yunzhang.domain.seal_images import MoldProcessing, SealImageData, TemplateSpec
+from yunzhang.errors import ConfigurationError, YunzhangError
 
 
 class PillowSealArtist:
+    """Only YunzhangErrors leave it: what Pillow or FreeType raise is translated here, at the
+    boundary, if the modules below have not already given it a precise code."""
+
     def __init__(self, font_path: Path | None, *, max_image_bytes: int,
                  max_megapixels: float) -> None:
         self._font_path = font_path
@@ -19,11 +23,25 @@ class PillowSealArtist:
     def render(self, spec: TemplateSpec) -> SealImageData:
         # The font is found on first use, so a server without one still starts; drawing then
         # fails with a message saying how to install one.
-        return templates.render(spec, load_font(self._font_path))
+        try:
+            return templates.render(spec, load_font(self._font_path))
+        except YunzhangError:
+            raise
+        except (OSError, ValueError, MemoryError) as exc:  # FreeType failing on the font file
+            raise ConfigurationError(f"the seal could not be drawn with its font: {exc}",
+                                     code="image.font") from exc
 
     def process(self, photo: bytes, processing: MoldProcessing) -> SealImageData:
-        return molds.process(photo, processing, max_bytes=self._max_bytes,
-                             max_megapixels=self._max_megapixels)
+        # decoding.decode turns every failure to read the upload into image.*; what remains
+        # would be a failure on a sound, decoded picture.
+        try:
+            return molds.process(photo, processing, max_bytes=self._max_bytes,
+                                 max_megapixels=self._max_megapixels)
+        except YunzhangError:
+            raise
+        except (OSError, ValueError, MemoryError) as exc:
+            raise YunzhangError(f"the photo could not be processed: {exc}",
+                                code="image.failed") from exc
 
 
 __all__ = ["PillowSealArtist"]

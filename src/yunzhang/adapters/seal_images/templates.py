@@ -1,186 +1,223 @@
 """Generated seal images: round (公章, 合同专用章), oval (财务/发票专用章), square (name seal).
 
-Drawn as an ink mask at twice the size and scaled down (antialiased edges), then coloured: a
-transparent PNG at the asked dpi. Layout after GA 241-2000's seal specimens, simplified: the
-enterprise name along the upper arc, a five-pointed star, the purpose below it, the 13-digit
-seal code along the lower arc; the oval invoice seal carries the taxpayer number.
+Drawn as an ink mask at up to three times the size and scaled down (antialiased edges), then
+coloured: a transparent PNG at the asked dpi. The layout follows the usual specimens, simplified:
+a 1.2 mm ring; the enterprise name along the upper arc, upright along the radius and condensed
+when long; a five-pointed star a quarter of the diameter wide; the purpose (合同专用章) below it;
+the 13-digit seal code along the lower arc. The oval invoice seal carries the taxpayer number
+across its centre. Measurements are in millimetres of the seal (docs/seal-images.md).
 """
 
 from __future__ import annotations
 
-import io
+import bisect
 import math
+from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
 from yunzhang.adapters.seal_images.fonts import SealFont
-from yunzhang.domain.seal_images import (
-    MM_PER_INCH,
-    SealImageData,
-    SealShape,
-    TemplateSpec,
-)
+from yunzhang.adapters.seal_images.png import check_dpi, to_png
+from yunzhang.domain.seal_images import MM_PER_INCH, SealImageData, SealShape, TemplateSpec
 from yunzhang.errors import InvalidInput
 
-SUPERSAMPLE = 2
 MAX_ARC_CHARS = 40
+MIN_GLYPH_MM = 1.5  # smaller lettering is not legible on a printed seal
+MIN_SQUEEZE = 0.5  # a line may be condensed to half its natural width, not more
+MARGIN_MM = 0.25  # between the ring and the image's edge, so the antialiasing is not cut
+GAP_MM = 0.5  # between the ring and the lettering
+_ARC_SAMPLES = 1440
 
 
-def to_png(mask: Image.Image, spec_size: tuple[int, int], colour: tuple[int, int, int],
-           dpi: int) -> bytes:
-    """The ink mask (L) scaled to the final size and coloured, as a transparent PNG."""
-    alpha = mask.resize(spec_size, Image.Resampling.LANCZOS) if mask.size != spec_size else mask
-    image = Image.new("RGBA", spec_size, (*colour, 0))
-    image.putalpha(alpha)
-    out = io.BytesIO()
-    image.save(out, format="PNG", dpi=(dpi, dpi), optimize=True)
-    return out.getvalue()
-
-
-def _glyph(font: SealFont, ch: str, size: int, squeeze: float = 1.0) -> Image.Image:
-    """One character as an ink mask, its box centred, optionally narrowed (seal lettering is
-    often condensed so long names fit)."""
-    face = font.sized(size)
-    box = face.getbbox(ch)
-    width, height = max(box[2] - box[0], 1), max(box[3] - box[1], 1)
-    cell = Image.new("L", (int(size * 1.2), int(size * 1.2)), 0)
-    ImageDraw.Draw(cell).text(((cell.width - width) / 2 - box[0], (cell.height - height) / 2 - box[1]),
-                              ch, font=face, fill=255)
-    if squeeze != 1.0:
-        cell = cell.resize((max(int(cell.width * squeeze), 1), cell.height),
-                           Image.Resampling.LANCZOS)
-    return cell
-
-
-def _place(canvas: Image.Image, glyph: Image.Image, centre: tuple[float, float],
-           clockwise_degrees: float) -> None:
-    turned = glyph.rotate(-clockwise_degrees, resample=Image.Resampling.BICUBIC, expand=True)
-    x, y = centre
-    canvas.paste(255, (int(x - turned.width / 2), int(y - turned.height / 2)), turned)
-
-
-def _arc(canvas: Image.Image, font: SealFont, text: str, *, centre: tuple[float, float],
-         radii: tuple[float, float], span: float, size: int, lower: bool = False,
-         squeeze: float = 1.0) -> None:
-    """Characters spread evenly (by arc length) over ``span`` degrees of the upper (or lower)
-    part of an ellipse with semi-axes ``radii``, each upright along the normal."""
-    a, b = radii
-    n = len(text)
-    samples = 720
-    start = -span / 2
-    angles = [math.radians(start + span * i / samples) for i in range(samples + 1)]
-    points = [(a * math.sin(t), -b * math.cos(t)) for t in angles]
-    lengths = [0.0]
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
-        lengths.append(lengths[-1] + math.hypot(x1 - x0, y1 - y0))
-    total = lengths[-1]
-    for i, ch in enumerate(text):
-        target = total * (i + 0.5) / n
-        j = min(range(len(lengths)), key=lambda k: abs(lengths[k] - target))
-        t = angles[j]
-        # Outward normal of the ellipse at t, as a clockwise angle from "up".
-        turn = math.degrees(math.atan2(math.sin(t) / a, math.cos(t) / b))
-        x, y = a * math.sin(t), -b * math.cos(t)
-        if lower:  # mirrored to the bottom; read left to right, tops towards the centre
-            y, turn = -y, -turn
-        _place(canvas, _glyph(font, ch, size, squeeze), (centre[0] + x, centre[1] + y), turn)
-
-
-def _star(draw: ImageDraw.ImageDraw, centre: tuple[float, float], radius: float) -> None:
-    inner = radius * math.sin(math.radians(18)) / math.sin(math.radians(126))
-    points = []
-    for k in range(10):
-        r = radius if k % 2 == 0 else inner
-        angle = math.radians(-90 + 36 * k)
-        points.append((centre[0] + r * math.cos(angle), centre[1] + r * math.sin(angle)))
-    draw.polygon(points, fill=255)
-
-
-def _text(canvas: Image.Image, font: SealFont, text: str, centre: tuple[float, float],
-          size: int, max_width: float) -> None:
-    """A horizontal line of text, narrowed to fit ``max_width``."""
-    if not text:
-        return
-    face = font.sized(size)
-    box = face.getbbox(text)
-    width, height = box[2] - box[0], box[3] - box[1]
-    line = Image.new("L", (int(width) + 4, int(height) + 4), 0)
-    ImageDraw.Draw(line).text((2 - box[0], 2 - box[1]), text, font=face, fill=255)
-    if line.width > max_width:
-        line = line.resize((int(max_width), line.height), Image.Resampling.LANCZOS)
-    canvas.paste(255, (int(centre[0] - line.width / 2), int(centre[1] - line.height / 2)), line)
+@dataclass(frozen=True)
+class _Sheet:
+    image: Image.Image  # mode L, 255 = ink
+    draw: ImageDraw.ImageDraw
+    px: float  # pixels per millimetre
+    width_mm: float
+    height_mm: float
 
 
 def render(spec: TemplateSpec, font: SealFont) -> SealImageData:
+    check_dpi(spec.dpi)
     upper = spec.upper_text.strip()
     if not upper:
-        raise InvalidInput("a seal needs its text (the enterprise or person name)",
-                           code="seal.text_too_long")
+        raise InvalidInput("a seal needs its text: the enterprise or the person's name",
+                           code="seal.text_empty")
     if len(upper) > MAX_ARC_CHARS:
         raise InvalidInput(f"{len(upper)} characters do not fit on a seal (at most "
                            f"{MAX_ARC_CHARS})", code="seal.text_too_long")
-    font.require(upper + spec.lower_text + spec.middle_text + spec.code)
     final = spec.size.pixels(spec.dpi)
-    width, height = final[0] * SUPERSAMPLE, final[1] * SUPERSAMPLE
-    canvas = Image.new("L", (width, height), 0)
-    draw = ImageDraw.Draw(canvas)
-    mm = spec.dpi / MM_PER_INCH * SUPERSAMPLE
-    border = max(int(1.2 * mm), 2)
-    centre = (width / 2, height / 2)
+    factor = max(1, min(3, 6000 // max(final)))  # supersampling, bounded in memory
+    image = Image.new("L", (final[0] * factor, final[1] * factor), 0)
+    sheet = _Sheet(image, ImageDraw.Draw(image), spec.dpi / MM_PER_INCH * factor,
+                   spec.size.width_mm, spec.size.height_mm)
     if spec.shape is SealShape.SQUARE:
-        _square(canvas, draw, font, upper, border, mm)
+        _name_seal(sheet, font, upper)
     else:
-        a, b = width / 2 - border, height / 2 - border
-        draw.ellipse((centre[0] - a - border / 2, centre[1] - b - border / 2,
-                      centre[0] + a + border / 2, centre[1] + b + border / 2),
-                     outline=255, width=border)
-        n = len(upper)
-        size = int(min(b * 0.30, 2 * math.pi * min(a, b) * 0.62 / max(n, 1)))
-        span = min(250.0, max(140.0, n * 19.0)) if spec.shape is SealShape.ROUND else \
-            min(220.0, max(120.0, n * 16.0))
-        reach = (a - border * 0.9 - size * 0.62, b - border * 0.9 - size * 0.62)
-        _arc(canvas, font, upper, centre=centre, radii=reach, span=span, size=size,
-             squeeze=0.82 if n > 10 else 1.0)
-        if spec.shape is SealShape.ROUND:
-            _star(draw, centre, b * 0.27)
-            _text(canvas, font, spec.lower_text, (centre[0], centre[1] + b * 0.48),
-                  int(b * 0.17), a * 1.1)
-            if spec.code:
-                small = int(b * 0.085)
-                code_reach = (a - border * 1.4 - small * 0.6, b - border * 1.4 - small * 0.6)
-                _arc(canvas, font, spec.code, centre=centre, radii=code_reach, span=70.0,
-                     size=small, lower=True)
-        else:
-            _text(canvas, font, spec.middle_text, (centre[0], centre[1] + b * 0.05),
-                  int(b * 0.17), a * 1.3)
-            _text(canvas, font, spec.lower_text, (centre[0], centre[1] + b * 0.50),
-                  int(b * 0.20), a * 1.0)
-    return SealImageData(png=to_png(canvas, final, spec.colour.rgb, spec.dpi),
+        font.require(upper + spec.lower_text + spec.middle_text + spec.code)
+        _ringed(sheet, font, spec, upper)
+    return SealImageData(png=to_png(image, final, spec.colour.rgb, spec.dpi),
                          width_px=final[0], height_px=final[1], dpi=spec.dpi, shape=spec.shape,
                          size=spec.size, colour=spec.colour)
 
 
-def _square(canvas: Image.Image, draw: ImageDraw.ImageDraw, font: SealFont, person: str,
-            border: int, mm: float) -> None:
-    """A name seal: four characters in two columns, read top to bottom, right column first.
-    Two-character names take 之印, three-character names 印, to fill the square."""
-    if len(person) == 2:
-        cells = person + "之印"
-    elif len(person) == 3:
-        cells = person + "印"
-    elif len(person) == 4:
-        cells = person
+def _border_mm(sheet: _Sheet) -> float:
+    return 1.2 * min(1.0, min(sheet.width_mm, sheet.height_mm) / 30)
+
+
+def _ringed(sheet: _Sheet, font: SealFont, spec: TemplateSpec, upper: str) -> None:
+    """Round and oval seals."""
+    w, h, px = sheet.width_mm, sheet.height_mm, sheet.px
+    border = _border_mm(sheet)
+    sheet.draw.ellipse((MARGIN_MM * px, MARGIN_MM * px, (w - MARGIN_MM) * px,
+                        (h - MARGIN_MM) * px), outline=255, width=max(round(border * px), 1))
+    ia, ib = w / 2 - MARGIN_MM - border, h / 2 - MARGIN_MM - border  # inside the ring
+    round_seal = spec.shape is SealShape.ROUND
+    n = len(upper)
+    span = min(max(150 + 7.5 * n, 210), 240) if round_seal else min(max(140 + 7.5 * n, 190), 220)
+    aspect = 1.0 if n <= 8 else 0.8  # long names are condensed, as seal lettering is
+    size = 0.3 * min(ia, ib)
+    for _ in range(3):  # the lettering's size and the radius it runs at depend on each other
+        inset = GAP_MM + size / 2
+        advance = _arc_length(ia - inset, ib - inset, span) / n
+        size = min(0.3 * min(ia, ib), advance * 0.9 / aspect)
+    if size < MIN_GLYPH_MM:
+        raise InvalidInput(f"{n} characters do not fit on a {w:g} x {h:g} mm seal",
+                           code="seal.text_too_long")
+    inset = GAP_MM + size / 2
+    _arc(sheet, font, upper, (ia - inset, ib - inset), span, size, aspect, lower=False)
+    d = min(w, h)
+    if round_seal:
+        _star(sheet, d / 8)
+        _line(sheet, font, spec.lower_text, "lower_text", y=0.52 * ib, size=0.11 * d,
+              max_width=0.62 * 2 * math.sqrt(max(ia**2 - (0.52 * ib) ** 2, 0)))
+        if spec.code:
+            digit = 0.055 * d
+            radii = (ia - GAP_MM - digit / 2, ib - GAP_MM - digit / 2)
+            code_span = math.degrees(len(spec.code) * digit * 0.72 / min(radii))
+            if code_span > 150:
+                raise InvalidInput(f"the seal code ({len(spec.code)} characters) does not fit "
+                                   f"along the lower arc", code="seal.text_too_long")
+            _arc(sheet, font, spec.code, radii, code_span, digit, 0.8, lower=True)
     else:
+        _line(sheet, font, spec.middle_text, "middle_text", y=0.0, size=0.1 * h,
+              max_width=0.65 * 2 * ia)
+        y = 0.5 * ib
+        _line(sheet, font, spec.lower_text, "lower_text", y=y, size=0.14 * h,
+              max_width=0.6 * 2 * ia * math.sqrt(max(1 - (y / ib) ** 2, 0)))
+
+
+def _arc_length(a: float, b: float, span: float) -> float:
+    return _arc_table(a, b, span)[1][-1]
+
+
+def _arc_table(a: float, b: float, span: float) -> tuple[list[float], list[float]]:
+    """Parameters t (radians, 0 = top) over ``span`` degrees, and the path length up to each."""
+    start = math.radians(-span / 2)
+    step = math.radians(span) / _ARC_SAMPLES
+    ts = [start + step * i for i in range(_ARC_SAMPLES + 1)]
+    lengths = [0.0]
+    for t0, t1 in zip(ts, ts[1:]):
+        lengths.append(lengths[-1] + math.hypot(a * (math.sin(t1) - math.sin(t0)),
+                                                b * (math.cos(t1) - math.cos(t0))))
+    return ts, lengths
+
+
+def _arc(sheet: _Sheet, font: SealFont, text: str, radii: tuple[float, float], span: float,
+         size: float, aspect: float, *, lower: bool) -> None:
+    """Characters spread evenly by path length over ``span`` degrees of the upper (or lower)
+    half of an ellipse with semi-axes ``radii`` (mm), centred on the sheet, each turned so that
+    its top points out (upper arc) or in (lower arc); both read left to right."""
+    a, b = radii
+    ts, lengths = _arc_table(a, b, span)
+    cx, cy = sheet.width_mm / 2, sheet.height_mm / 2
+    for i, ch in enumerate(text):
+        at = lengths[-1] * (i + 0.5) / len(text)
+        t = ts[min(bisect.bisect_left(lengths, at), len(ts) - 1)]
+        x, y = a * math.sin(t), -b * math.cos(t)
+        turn = math.degrees(math.atan2(math.sin(t) / a, math.cos(t) / b))  # from up, clockwise
+        if lower:
+            y, turn = -y, -turn
+        glyph = _glyph(font, ch, size * sheet.px, aspect)
+        if glyph is not None:
+            _paste(sheet, glyph.rotate(-turn, resample=Image.Resampling.BICUBIC, expand=True),
+                   (cx + x, cy + y))
+
+
+def _glyph(font: SealFont, text: str, pixels: float, aspect: float) -> Image.Image | None:
+    """The text's ink, cropped to it, narrowed to ``aspect`` of its width; None if it has none."""
+    face = font.sized(round(pixels))
+    left, top, right, bottom = face.getbbox(text)
+    if right <= left or bottom <= top:
+        return None
+    ink = Image.new("L", (int(right - left) + 2, int(bottom - top) + 2), 0)
+    ImageDraw.Draw(ink).text((1 - left, 1 - top), text, font=face, fill=255)
+    box = ink.getbbox()
+    if box is None:
+        return None
+    ink = ink.crop(box)
+    if aspect != 1.0:
+        ink = ink.resize((max(round(ink.width * aspect), 1), ink.height),
+                         Image.Resampling.LANCZOS)
+    return ink
+
+
+def _paste(sheet: _Sheet, ink: Image.Image, centre_mm: tuple[float, float]) -> None:
+    x, y = centre_mm[0] * sheet.px, centre_mm[1] * sheet.px
+    sheet.image.paste(255, (round(x - ink.width / 2), round(y - ink.height / 2)), ink)
+
+
+def _star(sheet: _Sheet, radius_mm: float) -> None:
+    """A solid five-pointed star, one point up, centred."""
+    cx, cy, px = sheet.width_mm / 2 * sheet.px, sheet.height_mm / 2 * sheet.px, sheet.px
+    inner = radius_mm * math.sin(math.radians(18)) / math.sin(math.radians(126))
+    points = []
+    for k in range(10):
+        r = (radius_mm if k % 2 == 0 else inner) * px
+        angle = math.radians(-90 + 36 * k)
+        points.append((cx + r * math.cos(angle), cy + r * math.sin(angle)))
+    sheet.draw.polygon(points, fill=255)
+
+
+def _line(sheet: _Sheet, font: SealFont, text: str, field: str, *, y: float, size: float,
+          max_width: float) -> None:
+    """A horizontal line centred ``y`` mm below the centre, condensed to ``max_width`` mm."""
+    if not text.strip():
+        return
+    ink = _glyph(font, text.strip(), size * sheet.px, 1.0)
+    if ink is None:
+        return
+    limit = max_width * sheet.px
+    if ink.width > limit:
+        if limit / ink.width < MIN_SQUEEZE:
+            raise InvalidInput(f"{field} ({len(text)} characters) does not fit on the seal",
+                               code="seal.text_too_long")
+        ink = ink.resize((round(limit), ink.height), Image.Resampling.LANCZOS)
+    _paste(sheet, ink, (sheet.width_mm / 2, sheet.height_mm / 2 + y))
+
+
+def _name_seal(sheet: _Sheet, font: SealFont, person: str) -> None:
+    """A name seal: four characters in two columns, read top to bottom, right column first.
+    A two-character name takes 之印 (张三之印), a three-character one 印 (王小明印)."""
+    cells = {2: person + "之印", 3: person + "印", 4: person}.get(len(person))
+    if cells is None:
         raise InvalidInput("a name seal carries a name of 2 to 4 characters",
                            code="seal.name_seal_text")
     font.require(cells)
-    width, height = canvas.size
-    draw.rectangle((border / 2, border / 2, width - border / 2, height - border / 2),
-                   outline=255, width=border)
-    inner = width - 3 * border
-    size = int(inner / 2 * 0.92)
-    order = ((1, 0), (1, 1), (0, 0), (0, 1))  # (column, row): right column first
+    w, h, px = sheet.width_mm, sheet.height_mm, sheet.px
+    border = _border_mm(sheet)
+    sheet.draw.rectangle((MARGIN_MM * px, MARGIN_MM * px, (w - MARGIN_MM) * px - 1,
+                          (h - MARGIN_MM) * px - 1), outline=255, width=max(round(border * px), 1))
+    inset = MARGIN_MM + border + GAP_MM
+    cell_w, cell_h = (w - 2 * inset) / 2, (h - 2 * inset) / 2
+    order = ((1, 0), (1, 1), (0, 0), (0, 1))  # (column, row): the right column first
+    size = round(min(cell_w, cell_h) * px)
     for ch, (column, row) in zip(cells, order, strict=True):
-        x = 1.5 * border + inner * (column + 0.5) / 2
-        y = 1.5 * border + inner * (row + 0.5) / 2
-        _place(canvas, _glyph(font, ch, size), (x, y), 0.0)
+        # Placed by its em box, not its ink, so 一 or 三 keep their place and proportions.
+        em = Image.new("L", (size, size), 0)
+        ImageDraw.Draw(em).text((size / 2, size / 2), ch, font=font.sized(size), fill=255,
+                                anchor="mm")
+        if cell_w != cell_h:
+            em = em.resize((round(cell_w * px), round(cell_h * px)), Image.Resampling.LANCZOS)
+        _paste(sheet, em, (inset + cell_w * (column + 0.5), inset + cell_h * (row + 0.5)))
