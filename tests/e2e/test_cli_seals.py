@@ -166,6 +166,8 @@ def test_stamping_a_directory_resumes_without_stamping_twice(demo_cli: Cli, tmp_
     import json
     import subprocess
 
+    from yunzhang.cli.stamp import progress_bar as bar
+
     ids = seal_ids(demo_cli)
     inbox, outbox = tmp_path / "in", tmp_path / "out"
     inbox.mkdir()
@@ -179,7 +181,9 @@ def test_stamping_a_directory_resumes_without_stamping_twice(demo_cli: Cli, tmp_
     first = demo_cli(*args)
     assert first.returncode == 11, first.stderr
     lines = first.stdout.splitlines()
-    assert lines[0] == "[1/4] bid-0.pdf: stamped" and lines[3].startswith("[4/4] broken.pdf: error:")
+    assert lines[0] == f"{bar(1, 4)} bid-0.pdf: stamped"
+    assert lines[3].startswith(f"{bar(4, 4)} broken.pdf: error:")
+    assert bar(1, 4) == "[#####...............] 1/4"
     assert lines[-1] == f"3 of 4 stamped or already stamped in {outbox}"
     stamped = {p.name: p.read_bytes() for p in outbox.glob("*.pdf")}
     assert sorted(stamped) == ["bid-0.pdf", "bid-1.pdf", "bid-2.pdf"]
@@ -195,9 +199,9 @@ def test_stamping_a_directory_resumes_without_stamping_twice(demo_cli: Cli, tmp_
     again = demo_cli(*args)
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.stdout.splitlines()[:3] == [
-        "[1/3] bid-0.pdf: already stamped, skipped",
-        "[2/3] bid-1.pdf: already stamped (found after an interruption), skipped",
-        "[3/3] bid-2.pdf: already stamped, skipped"]
+        f"{bar(1, 3)} bid-0.pdf: already stamped, skipped",
+        f"{bar(2, 3)} bid-1.pdf: already stamped (found after an interruption), skipped",
+        f"{bar(3, 3)} bid-2.pdf: already stamped, skipped"]
     assert {p.name: p.read_bytes() for p in outbox.glob("*.pdf")} == stamped  # nothing stamped twice
     audit = demo_cli("audit", "list", "--limit", "20").stdout
     assert audit.count("seal:use") == 3 + 1  # three stamps, one refused broken file

@@ -92,8 +92,9 @@ def test_suspending_refuses_stamping_until_resumed_and_revoking_ends_the_key(
     caller = Caller(actor=f"person:{legal.id}")
 
     def stamping() -> seals.StampingKey:
-        return seals.stamping_key(uuid.UUID(legal.id), uuid.UUID(seal["id"]), "bidding",
-                                  caller=caller, uow=container.uow, clock=container.clock)
+        return seals.stamping_key(seals.SealUser(uuid.UUID(legal.id), "bidding"),
+                                  uuid.UUID(seal["id"]), caller=caller, uow=container.uow,
+                                  clock=container.clock)
 
     key = stamping()
     assert container.keys.sign(key.key_id, b"before")  # the seal's key signs

@@ -1,5 +1,6 @@
 """`yunzhang stamp`: apply a seal to one PDF or many (PAdES, visible seal image), as a person the
-decision function allows to use that seal in that business system.
+decision function allows to use that seal in that business system (``--as PHONE``), or as a
+business system under its auto-stamp grant (``--client ID``, secret in YUNZHANG_CLIENT_SECRET).
 
 Many files (several arguments, or a directory) go to an output directory. The run is resumable:
 a manifest in the output directory records, per file, an idempotency key (the SHA-256 of the
@@ -15,18 +16,22 @@ import json
 import os
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import typer
 
 from yunzhang.bootstrap import Container
-from yunzhang.cli.common import Acting, acting_as, container
+from yunzhang.cli.common import acting_as, container
 from yunzhang.domain.stamping import PadesProfile, Placement
 from yunzhang.errors import InvalidInput, YunzhangError
-from yunzhang.services import stamping
+from yunzhang.services import business_systems, stamping
+from yunzhang.services.context import Caller
 
 MANIFEST = ".yunzhang-stamp.json"
+CLIENT_SECRET_ENV = "YUNZHANG_CLIENT_SECRET"
 EXIT_SOME_FAILED = 11
 
 
@@ -60,26 +65,70 @@ def _read(path: Path) -> bytes:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}", code="cli.file") from None
 
 
-def _stamp_one(c: Container, who: Acting, job: Job, data: bytes, name: str) -> bytes:
-    return stamping.stamp_document(
-        stamping.StampDocument(who.person_id, job.seal_id, job.system, data, job.placement,
-                               job.profile, name),
-        caller=who.caller, uow=c.uow, stamper=c.pdf, clock=c.clock, settings=c.settings)
+Stamper = Callable[[bytes, str], bytes]
+
+
+def _stamper(c: Container, job: Job, as_: str | None, client: str | None,
+             scope: str | None) -> Stamper:
+    """Stamps as the person ``as_`` or as the business system ``client``."""
+    if (as_ is None) == (client is None):
+        raise InvalidInput("say who stamps: --as PHONE (a person) or --client ID (a business "
+                           "system with an auto-stamp grant)", code="cli.stamper")
+    if client is not None:
+        secret = os.environ.get(CLIENT_SECRET_ENV) or typer.prompt(
+            f"client secret of {client}", hide_input=True)
+        caller = Caller(actor=f"system:{client[:64]}")
+        system = business_systems.authenticate(client, secret, caller=caller, uow=c.uow,
+                                               keyring=c.keyring)
+        if scope is None:
+            raise InvalidInput("a business system stamps for a scope: pass --scope",
+                               code="cli.scope")
+        parsed = c.scopes.parse(scope)
+
+        def as_system(data: bytes, name: str) -> bytes:
+            return stamping.stamp_as_system(
+                stamping.SystemStamp(system, job.seal_id, parsed, data, job.placement,
+                                     job.profile, name, idempotency_key=job.key(data)),
+                caller=caller, uow=c.uow, stamper=c.pdf, clock=c.clock,
+                settings=c.settings).document
+        return as_system
+    assert as_ is not None
+    if not job.system:
+        raise InvalidInput("a person stamps in a business system: pass --system",
+                           code="cli.system")
+    who = acting_as(c, as_)
+
+    def as_person(data: bytes, name: str) -> bytes:
+        return stamping.stamp_document(
+            stamping.StampDocument(who.person_id, job.seal_id, job.system, data, job.placement,
+                                   job.profile, name),
+            caller=who.caller, uow=c.uow, stamper=c.pdf, clock=c.clock,
+            settings=c.settings).document
+    return as_person
+
+
+def progress_bar(done: int, total: int, width: int = 20) -> str:
+    filled = round(width * done / total)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
 
 
 def stamp(
     documents: list[Path] = typer.Argument(..., help="PDF files, or one directory of them"),
     out: Path = typer.Option(..., help="the stamped PDF (one input) or a directory (many)"),
     seal: str = typer.Option(..., help="the seal's id (yunzhang seals list)"),
-    system: str = typer.Option(..., help="the business system the seal is used in"),
+    system: str = typer.Option("", help="the business system the seal is used in (with --as)"),
     page: int = typer.Option(1, help="page, from 1"),
     x: float = typer.Option(20.0, help="mm from the page's left edge"),
     y: float = typer.Option(20.0, help="mm from the page's top edge"),
     profile: str = typer.Option("B-T", help="B-B, or B-T with the platform's time stamp"),
     overwrite: bool = typer.Option(False, help="replace an existing output file"),
-    as_: str = typer.Option(..., "--as", help="phone number of the person stamping"),
+    as_: Optional[str] = typer.Option(None, "--as", help="phone number of the person stamping"),
+    client: Optional[str] = typer.Option(
+        None, help=f"a business system's client id (平台自动签; secret in ${CLIENT_SECRET_ENV})"),
+    scope: Optional[str] = typer.Option(None, help="with --client: the business it is for"),
 ) -> None:
-    """用印: stamp PDFs with a cloud seal; judged by the decision function (seal:use)."""
+    """用印: stamp PDFs with a cloud seal; judged by the decision function (seal:use, or
+    seal:auto_stamp for a business system)."""
     try:
         seal_id = uuid.UUID(seal)
     except ValueError:
@@ -88,33 +137,34 @@ def stamp(
         chosen = PadesProfile(profile.upper())
     except ValueError:
         raise InvalidInput("the profile is B-B or B-T", code="stamp.profile") from None
-    job = Job(seal_id, system, Placement(page, x, y), chosen)
+    job = Job(seal_id, client or system, Placement(page, x, y), chosen)
     inputs = documents
     if len(documents) == 1 and documents[0].is_dir():
         inputs = sorted(p for p in documents[0].iterdir() if p.suffix.lower() == ".pdf")
         if not inputs:
             raise InvalidInput(f"{documents[0]} holds no .pdf files", code="cli.file")
     if len(inputs) == 1 and not (out.is_dir() or len(documents) > 1 or documents[0].is_dir()):
-        _single(inputs[0], out, job, overwrite, as_)
+        _single(inputs[0], out, job, overwrite, lambda c: _stamper(c, job, as_, client, scope))
     else:
-        _many(inputs, out, job, overwrite, as_)
+        _many(inputs, out, job, overwrite, lambda c: _stamper(c, job, as_, client, scope))
 
 
-def _single(document: Path, out: Path, job: Job, overwrite: bool, as_: str) -> None:
+def _single(document: Path, out: Path, job: Job, overwrite: bool,
+            stamper_for: Callable[[Container], Stamper]) -> None:
     if out.resolve() == document.resolve():
         raise InvalidInput("the output would overwrite the input; name another file",
                            code="stamp.overwrite")
     if out.exists() and not overwrite:
         raise InvalidInput(f"{out} exists; pass --overwrite to replace it", code="stamp.overwrite")
     data = _read(document)
-    c = container()
-    who = acting_as(c, as_)
-    _write_atomically(out, _stamp_one(c, who, job, data, document.name))
+    stamp_one = stamper_for(container())
+    _write_atomically(out, stamp_one(data, document.name))
     typer.echo(f"{out}: stamped with seal {job.seal_id} ({job.profile.value}, "
                f"page {job.placement.page})")
 
 
-def _many(inputs: list[Path], out: Path, job: Job, overwrite: bool, as_: str) -> None:
+def _many(inputs: list[Path], out: Path, job: Job, overwrite: bool,
+          stamper_for: Callable[[Container], Stamper]) -> None:
     names = [p.name for p in inputs]
     if len(set(names)) != len(names):
         raise InvalidInput("two inputs have the same file name; their outputs would collide",
@@ -126,12 +176,11 @@ def _many(inputs: list[Path], out: Path, job: Job, overwrite: bool, as_: str) ->
     manifest_path = out / MANIFEST
     manifest: dict[str, dict[str, str]] = (
         json.loads(manifest_path.read_text()) if manifest_path.exists() else {})
-    c = container()
-    who = acting_as(c, as_)
+    stamp_one = stamper_for(container())
     failed = 0
     for i, document in enumerate(inputs, start=1):
         target = out / document.name
-        progress = f"[{i}/{len(inputs)}] {document.name}"
+        progress = f"{progress_bar(i, len(inputs))} {document.name}"
         try:
             data = _read(document)
             key = job.key(data)
@@ -153,7 +202,7 @@ def _many(inputs: list[Path], out: Path, job: Job, overwrite: bool, as_: str) ->
                     continue
                 raise InvalidInput(f"{target} exists and is not a stamped copy of {document.name}; "
                                    f"pass --overwrite", code="stamp.overwrite")
-            signed = _stamp_one(c, who, job, data, document.name)
+            signed = stamp_one(data, document.name)
             _write_atomically(target, signed)
             manifest[document.name] = {"key": key, "sha256": hashlib.sha256(signed).hexdigest()}
             _write_atomically(manifest_path, json.dumps(manifest, indent=1).encode())

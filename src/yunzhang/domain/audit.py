@@ -64,6 +64,12 @@ class AuditTag(StrEnum):
     SEAL_SUSPEND = "seal:suspend"
     SEAL_RESUME = "seal:resume"
     SEAL_REVOKE = "seal:revoke"
+    SEAL_AUTO_STAMP = "seal:auto_stamp"
+    AUTO_STAMP_GRANT_CREATE = "auto_stamp_grant:create"
+    AUTO_STAMP_GRANT_REVOKE = "auto_stamp_grant:revoke"
+    BUSINESS_SYSTEM_REGISTER = "business_system:register"
+    BUSINESS_SYSTEM_UPDATE = "business_system:update"
+    BUSINESS_SYSTEM_AUTH_FAIL = "business_system:auth_fail"
 
 
 class Outcome(StrEnum):

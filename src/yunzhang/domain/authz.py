@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from yunzhang.domain.grants import Grant, SealGrant, Window, show_time
+from yunzhang.domain.grants import AutoStampGrant, Grant, SealGrant, Window, show_time
 from yunzhang.domain.roles import Membership, Role
 
 
@@ -33,6 +33,9 @@ class Action(StrEnum):
     MANAGE_SEAL = "seal:manage"  # suspend, resume, revoke
     MANAGE_CERTIFICATE = "certificate:manage"  # the enterprise certificate (法人一证通)
     REVIEW_SEAL = "seal:review"  # platform staff: approve or reject a mold
+    GRANT_AUTO_STAMP = "auto_stamp_grant:create"  # let a business system stamp by itself
+    REVOKE_AUTO_STAMP = "auto_stamp_grant:revoke"
+    AUTO_STAMP = "seal:auto_stamp"  # a business system stamps under an auto-stamp grant
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,9 @@ class Resource:
     enterprise_id: uuid.UUID
     enterprise_name: str = "this enterprise"
     uscc: str = ""
-    scope: str | None = None  # ACT
-    seal_id: str | None = None  # USE_SEAL, GRANT_SEAL
-    business_system: str | None = None  # USE_SEAL, GRANT_SEAL
+    scope: str | None = None  # ACT, AUTO_STAMP
+    seal_id: str | None = None  # USE_SEAL, GRANT_SEAL, AUTO_STAMP
+    business_system: str | None = None  # USE_SEAL, GRANT_SEAL, AUTO_STAMP (the client id)
     role: Role | None = None  # APPROVE_ROLE, GRANT_ROLE: the role given
     subject_person: uuid.UUID | None = None  # the applicant, the member, the grantee
     all_business: bool = False  # GRANT
@@ -59,6 +62,7 @@ class Facts:
     membership: Membership | None  # the actor's active membership in the enterprise
     grants: tuple[Grant, ...] = ()  # the actor's business grants there (recent and current)
     seal_grants: tuple[SealGrant, ...] = ()  # the actor's seal grants for the asked seal/system
+    auto_stamp_grants: tuple[AutoStampGrant, ...] = ()  # a business system's, for the seal
     subject: Membership | None = None  # the subject person's active membership, when relevant
     liveness_at: datetime | None = None  # the actor's last liveness check
     staff_roles: frozenset[str] = frozenset()  # the actor's platform staff roles
@@ -84,6 +88,9 @@ _STAFF_ACTIONS = {Action.REVIEW_SEAL: ("seal_reviewer", "seal reviewer (印章�
 
 
 def decide(actor: uuid.UUID, action: Action, resource: Resource, at: datetime, facts: Facts) -> Decision:
+    """``actor`` is a person, or for AUTO_STAMP the business system (already authenticated)."""
+    if action is Action.AUTO_STAMP:
+        return _auto_stamp(resource, at, facts)
     if action in _STAFF_ACTIONS:
         role_needed, title = _STAFF_ACTIONS[action]
         if role_needed in facts.staff_roles:
@@ -116,7 +123,12 @@ def decide(actor: uuid.UUID, action: Action, resource: Resource, at: datetime, f
         return _revoke_role(actor, role, as_role, resource, at, facts)
     if action in (Action.GRANT, Action.GRANT_SEAL):
         return _grant(actor, action, role, as_role, resource, facts)
-    # REVOKE_GRANT, REVOKE_SEAL_GRANT: the legal representative and administrators manage grants.
+    if action is Action.GRANT_AUTO_STAMP:
+        # Stamping without a person approving each document: after a face check (平台自动签).
+        problem = _liveness_problem(facts, "letting a business system stamp by itself", at)
+        return _deny(problem) if problem else Decision(True, as_role)
+    # REVOKE_GRANT, REVOKE_SEAL_GRANT, REVOKE_AUTO_STAMP: the legal representative and
+    # administrators manage grants.
     return Decision(True, as_role)
 
 
@@ -131,10 +143,12 @@ _VERBS = {
     Action.APPLY_SEAL: "apply for seals or upload molds",
     Action.MANAGE_SEAL: "suspend, resume or revoke seals",
     Action.MANAGE_CERTIFICATE: "manage the enterprise certificate",
+    Action.GRANT_AUTO_STAMP: "let business systems stamp by themselves",
+    Action.REVOKE_AUTO_STAMP: "revoke automatic stamping",
 }
 
 
-def _by_grants(candidates: Sequence[Grant | SealGrant], at: datetime, *, label: str,
+def _by_grants(candidates: Sequence[Grant | SealGrant | AutoStampGrant], at: datetime, *, label: str,
                allowed_text: str, fallback: str) -> Decision:
     """Allowed by the usable grants among ``candidates`` (those covering what is asked), or
     refused with the most useful reason: a grant that will start, then one that ended."""
@@ -167,6 +181,14 @@ def _use_seal(role: Role, as_role: str, resource: Resource, at: datetime, facts:
     return _by_grants([g for g in facts.seal_grants if g.covers(seal, system)], at,
                       label="seal grant", allowed_text="",
                       fallback=f"no seal grant of yours covers seal {seal} in {system}")
+
+
+def _auto_stamp(resource: Resource, at: datetime, facts: Facts) -> Decision:
+    seal, system, scope = resource.seal_id or "", resource.business_system or "", resource.scope or ""
+    return _by_grants([g for g in facts.auto_stamp_grants if g.covers(seal, scope)], at,
+                      label="auto-stamp grant", allowed_text="",
+                      fallback=f"{resource.enterprise_name} has not allowed {system} to stamp with "
+                               f"seal {seal} for {scope or 'this business'}")
 
 
 def _claim_seal(role: Role, as_role: str, resource: Resource, at: datetime,
@@ -207,12 +229,17 @@ def _revoke_role(actor: uuid.UUID, role: Role, as_role: str, resource: Resource,
     if target.role is Role.ADMIN and role is not Role.LEGAL_REP:
         return _deny("only the legal representative revokes license administrators")
     # Seed 000 §4.2.6: roles are revoked "通过人脸识别认证后", after a face check.
+    problem = _liveness_problem(facts, "revoking a role", at)
+    return _deny(problem) if problem else Decision(True, as_role)
+
+
+def _liveness_problem(facts: Facts, doing: str, at: datetime) -> str | None:
     if facts.liveness_at is None or at - facts.liveness_at > facts.fresh_liveness:
         minutes = int(facts.fresh_liveness.total_seconds() // 60)
         last = show_time(facts.liveness_at) if facts.liveness_at else "never"
-        return _deny(f"revoking a role needs a liveness check (实人认证) within the last "
-                     f"{minutes} minutes; your last one: {last}")
-    return Decision(True, as_role)
+        return (f"{doing} needs a liveness check (实人认证) within the last {minutes} minutes; "
+                f"your last one: {last}")
+    return None
 
 
 def _grant(actor: uuid.UUID, action: Action, role: Role, as_role: str, resource: Resource,

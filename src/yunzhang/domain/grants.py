@@ -1,4 +1,5 @@
-"""Authorizations: agents' business grants (全业务/精准授权) and seal-use grants (印章授权)."""
+"""Authorizations: agents' business grants (全业务/精准授权), seal-use grants (印章授权) and
+business systems' auto-stamp grants (平台自动签)."""
 
 from __future__ import annotations
 
@@ -123,3 +124,30 @@ class SealGrant(_GrantBase):
 
     def covers(self, seal_id: str, business_system: str) -> bool:
         return self.seal_id == seal_id and self.business_system == business_system
+
+
+@dataclass(eq=False)
+class AutoStampGrant(_GrantBase):
+    """平台自动签: the business system ``grantee_id`` may stamp with the seal, without a person
+    approving each document, for business within ``scopes`` during the window, at most
+    ``max_count`` times when a maximum is set."""
+
+    seal_id: str = ""
+    business_system: str = ""  # the client id, for people to read
+    scopes: list[str] = field(default_factory=list)
+    max_count: int | None = None
+    used_count: int = 0
+
+    def describe(self) -> str:
+        limit = f", {self.used_count} of {self.max_count} stamps used" if self.max_count else ""
+        return (f"automatic stamping with seal {self.seal_id} by {self.business_system} for "
+                f"{', '.join(self.scopes)}{limit}")
+
+    def covers(self, seal_id: str, scope: str) -> bool:
+        return self.seal_id == seal_id and any(scope_covers(s, scope) for s in self.scopes)
+
+    def timing_problem(self, at: datetime, what: str) -> str | None:
+        problem = super().timing_problem(at, what)
+        if problem is None and self.max_count is not None and self.used_count >= self.max_count:
+            return f"grant {self.id} for {what} is used up ({self.max_count} stamps)"
+        return problem

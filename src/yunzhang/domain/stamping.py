@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from yunzhang.errors import InvalidInput
@@ -31,3 +33,22 @@ class Placement:
             raise InvalidInput("pages count from 1", code="stamp.page")
         if not (0 <= self.x_mm <= 2000 and 0 <= self.y_mm <= 2000):
             raise InvalidInput("the position is in millimetres within the page", code="stamp.position")
+
+
+@dataclass(eq=False)
+class StampRecord:
+    """One stamp made: who (a person or a business system), with which seal, on which document
+    (its SHA-256 before and after). A business system's idempotency key is unique per system."""
+
+    seal_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    actor: str  # "person:<id>" or "system:<client id>"
+    business_system: str
+    document_name: str
+    sha256_in: str
+    sha256_out: str
+    profile: PadesProfile
+    created_at: datetime
+    auto_stamp_grant_id: int | None = None
+    idempotency_key: str | None = None
+    id: uuid.UUID = field(default_factory=uuid.uuid4)

@@ -22,6 +22,7 @@ from yunzhang.services.ports import UnitOfWork, UnitOfWorkFactory
 RECENT = timedelta(days=30)
 
 _NEEDS_SUBJECT = {Action.REVOKE_ROLE, Action.GRANT, Action.GRANT_SEAL}
+_NEEDS_LIVENESS = {Action.REVOKE_ROLE, Action.GRANT_AUTO_STAMP}
 
 
 def decide(
@@ -43,6 +44,9 @@ def decide(
             actor, resource.enterprise_id, resource.seal_id or "", resource.business_system or "",
             ending_after=at - RECENT)
         facts = Facts(membership, seal_grants=tuple(seal_grants))
+    elif action is Action.AUTO_STAMP:
+        facts = Facts(None, auto_stamp_grants=tuple(tx.auto_stamp_grants.for_use(
+            actor, resource.enterprise_id, resource.seal_id or "", ending_after=at - RECENT)))
     elif action is Action.REVIEW_SEAL:
         facts = Facts(None, staff_roles=frozenset(r.value for r in tx.staff.roles_of(actor)))
     elif action is Action.CLAIM_SEAL:
@@ -54,10 +58,11 @@ def decide(
     else:
         membership = tx.memberships.active(actor, resource.enterprise_id)
         facts = Facts(membership, fresh_liveness=fresh_liveness)
-        if (membership is not None and membership.role is not None
-                and action in _NEEDS_SUBJECT and resource.subject_person is not None):
-            subject = tx.memberships.active(resource.subject_person, resource.enterprise_id)
-            person = tx.persons.get(actor) if action is Action.REVOKE_ROLE else None
+        if membership is not None and membership.role is not None:
+            subject = (tx.memberships.active(resource.subject_person, resource.enterprise_id)
+                       if action in _NEEDS_SUBJECT and resource.subject_person is not None
+                       else None)
+            person = tx.persons.get(actor) if action in _NEEDS_LIVENESS else None
             facts = Facts(membership, subject=subject,
                           liveness_at=person.liveness_verified_at if person else None,
                           fresh_liveness=fresh_liveness)

@@ -12,11 +12,20 @@ from yunzhang.config import Settings
 from yunzhang.domain.audit import AuditRecord, AuditTag
 from yunzhang.domain.authz import Action, Decision, Resource
 from yunzhang.domain.enterprises import Enterprise, clean_name
-from yunzhang.domain.grants import Grant, GrantKind, GrantStatus, SealGrant, Window, show_time
+from yunzhang.domain.business_systems import SystemStatus
+from yunzhang.domain.grants import (
+    AutoStampGrant,
+    Grant,
+    GrantKind,
+    GrantStatus,
+    SealGrant,
+    Window,
+    show_time,
+)
 from yunzhang.domain.ids import Uscc
 from yunzhang.domain.roles import Role
 from yunzhang.domain.scopes import ScopeTree
-from yunzhang.domain.seals import SealStatus
+from yunzhang.domain.seals import Seal, SealStatus
 from yunzhang.errors import Conflict, InvalidInput, NotFound
 from yunzhang.services import authorization
 from yunzhang.services.audit import refusals_audited
@@ -26,7 +35,7 @@ from yunzhang.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 # A grant may start a little in the past (clocks of phones and servers differ), not more.
 BACKDATE_TOLERANCE = timedelta(minutes=5)
-G = TypeVar("G", Grant, SealGrant)
+G = TypeVar("G", Grant, SealGrant, AutoStampGrant)
 
 _IDENT = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 
@@ -85,6 +94,18 @@ class CreateSealGrant:
 
 
 @dataclass(frozen=True)
+class CreateAutoStampGrant:
+    granter_id: uuid.UUID
+    uscc: str
+    client_id: str
+    seal_id: str
+    scopes: list[str]
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    max_count: int | None = None
+
+
+@dataclass(frozen=True)
 class RevokeGrant:
     revoker_id: uuid.UUID
     grant_id: int
@@ -140,12 +161,11 @@ def create_seal_grant(
     now = clock.now()
     window = _window(cmd.starts_at, cmd.ends_at, now)
     try:
-        seal_uuid = uuid.UUID(cmd.seal_id.strip())
+        seal_id = str(uuid.UUID(cmd.seal_id.strip()))
     except ValueError:
         raise InvalidInput("seal_id is the id of one of the enterprise's seals (a UUID, as "
                            "GET /enterprises/{uscc}/seals lists them)",
                            code="seal_grant.seal_id") from None
-    seal_id = str(seal_uuid)
     system = _identifier(cmd.business_system, "business_system", "seal_grant.business_system")
     with uow(request_id=caller.request_id) as tx:
         enterprise = enterprise_by_uscc(tx, cmd.uscc)
@@ -153,12 +173,7 @@ def create_seal_grant(
                                business_system=system, window=window)
         decision = authorization.require(cmd.granter_id, Action.GRANT_SEAL, resource, now, tx=tx,
                                          caller=caller, uow=uow)
-        seal = tx.seals.get(seal_uuid)
-        if seal is None or seal.enterprise_id != enterprise.id:
-            raise NotFound(f"{enterprise.name} has no seal {seal_id}", code="seal.not_found")
-        if seal.status in (SealStatus.REVOKED, SealStatus.REJECTED):
-            raise Conflict(f"seal {seal_id} is {seal.status.value}; its use cannot be granted",
-                           code="seal.state")
+        _seal_of(tx, enterprise, seal_id, "seal_grant.seal_id")
         granter = tx.memberships.active(cmd.granter_id, enterprise.id)
         grant = SealGrant(
             enterprise_id=enterprise.id, grantee_id=cmd.grantee_id, starts_at=window.start,
@@ -172,6 +187,72 @@ def create_seal_grant(
             details={"seal_grant": grant.id, "grantee": str(cmd.grantee_id), "seal": seal_id,
                      "business_system": system, "starts_at": window.start.isoformat(),
                      "ends_at": window.end.isoformat(), "decision": decision.reason}))
+        tx.commit()
+        return grant
+
+
+def _seal_of(tx: UnitOfWork, enterprise: Enterprise, raw_id: str, code: str) -> Seal:
+    try:
+        seal_uuid = uuid.UUID(raw_id.strip())
+    except ValueError:
+        raise InvalidInput("seal_id is the id of one of the enterprise's seals (a UUID, as "
+                           "GET /enterprises/{uscc}/seals lists them)", code=code) from None
+    seal = tx.seals.get(seal_uuid)
+    if seal is None or seal.enterprise_id != enterprise.id:
+        raise NotFound(f"{enterprise.name} has no seal {seal_uuid}", code="seal.not_found")
+    if seal.status in (SealStatus.REVOKED, SealStatus.REJECTED):
+        raise Conflict(f"seal {seal_uuid} is {seal.status.value}; its use cannot be granted",
+                       code="seal.state")
+    return seal
+
+
+@refusals_audited(AuditTag.AUTO_STAMP_GRANT_CREATE, lambda cmd: f"enterprise:{cmd.uscc}")
+def create_auto_stamp_grant(
+    cmd: CreateAutoStampGrant, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
+    scopes: ScopeTree, settings: Settings,
+) -> AutoStampGrant:
+    """平台自动签: the legal representative or an administrator, after a fresh liveness check,
+    lets a registered business system stamp with a seal for some scopes, without a person
+    approving each document."""
+    now = clock.now()
+    window = _window(cmd.starts_at, cmd.ends_at, now)
+    names = list(scopes.parse_many(cmd.scopes))
+    if not names:
+        raise InvalidInput("name the scopes the business system may stamp for",
+                           code="auto_stamp_grant.scopes")
+    if cmd.max_count is not None and not 1 <= cmd.max_count <= 1_000_000_000:
+        raise InvalidInput("max_count is a number of stamps from 1 up", code="auto_stamp_grant.max_count")
+    client_id = cmd.client_id.strip()[:64]
+    with uow(request_id=caller.request_id) as tx:
+        enterprise = enterprise_by_uscc(tx, cmd.uscc)
+        resource = resource_of(enterprise, seal_id=cmd.seal_id.strip()[:64],
+                               business_system=client_id, scopes=tuple(names), window=window)
+        decision = authorization.require(
+            cmd.granter_id, Action.GRANT_AUTO_STAMP, resource, now, tx=tx, caller=caller, uow=uow,
+            fresh_liveness=timedelta(seconds=settings.fresh_liveness_seconds))
+        seal = _seal_of(tx, enterprise, cmd.seal_id, "auto_stamp_grant.seal_id")
+        system = tx.business_systems.by_client_id(client_id)
+        if system is None or system.status is not SystemStatus.ACTIVE:
+            raise NotFound(f"no active business system {client_id} is registered",
+                           code="business_system.not_found")
+        outside = [n for n in names if not system.allows(n)]
+        if outside:
+            raise InvalidInput(f"{system.client_id} is registered for {', '.join(system.scopes)}; "
+                               f"not for {', '.join(outside)}", code="auto_stamp_grant.scopes")
+        granter = tx.memberships.active(cmd.granter_id, enterprise.id)
+        grant = AutoStampGrant(
+            enterprise_id=enterprise.id, grantee_id=system.id, starts_at=window.start,
+            ends_at=window.end, granted_by=cmd.granter_id,
+            authority=(granter.role.value if granter and granter.role else "?"), created_at=now,
+            seal_id=str(seal.id), business_system=system.client_id, scopes=names,
+            max_count=cmd.max_count)
+        tx.auto_stamp_grants.add(grant)
+        tx.audit.record(AuditRecord(
+            AuditTag.AUTO_STAMP_GRANT_CREATE, caller.actor, f"enterprise:{enterprise.uscc}",
+            details={"auto_stamp_grant": grant.id, "business_system": system.client_id,
+                     "seal": str(seal.id), "scopes": names, "max_count": cmd.max_count,
+                     "starts_at": window.start.isoformat(), "ends_at": window.end.isoformat(),
+                     "decision": decision.reason}))
         tx.commit()
         return grant
 
@@ -196,9 +277,22 @@ def revoke_seal_grant(cmd: RevokeGrant, *, caller: Caller, uow: UnitOfWorkFactor
         return grant
 
 
+@refusals_audited(AuditTag.AUTO_STAMP_GRANT_REVOKE, lambda cmd: f"auto_stamp_grant:{cmd.grant_id}")
+def revoke_auto_stamp_grant(cmd: RevokeGrant, *, caller: Caller, uow: UnitOfWorkFactory,
+                            clock: Clock) -> AutoStampGrant:
+    """Takes effect on the next stamp, also one already past its decision: the stamp's count is
+    taken only while the grant is active."""
+    with uow(request_id=caller.request_id) as tx:
+        grant = _revoke(tx.auto_stamp_grants.get(cmd.grant_id), cmd, "auto_stamp_grant", tx=tx,
+                        caller=caller, uow=uow, clock=clock)
+        tx.commit()
+        return grant
+
+
 _REVOKE = {
     "grant": (Action.REVOKE_GRANT, AuditTag.GRANT_REVOKE),
     "seal_grant": (Action.REVOKE_SEAL_GRANT, AuditTag.SEAL_GRANT_REVOKE),
+    "auto_stamp_grant": (Action.REVOKE_AUTO_STAMP, AuditTag.AUTO_STAMP_GRANT_REVOKE),
 }
 
 
@@ -212,8 +306,9 @@ def _revoke(grant: G | None, cmd: RevokeGrant, kind: str, *, tx: UnitOfWork, cal
     enterprise = tx.enterprises.get(grant.enterprise_id)
     assert enterprise is not None
     now = clock.now()
-    authorization.require(cmd.revoker_id, action,
-                          resource_of(enterprise, subject_person=grant.grantee_id), now,
+    subject = None if isinstance(grant, AutoStampGrant) else grant.grantee_id
+    authorization.require(cmd.revoker_id, action, resource_of(enterprise, subject_person=subject),
+                          now,
                           tx=tx, caller=caller, uow=uow)
     if grant.status != GrantStatus.ACTIVE:
         raise Conflict(f"{what} {grant.id} is already {grant.status}", code="grant.not_active")
@@ -246,6 +341,7 @@ def end_grants_of(tx: UnitOfWork, *, person_id: uuid.UUID, enterprise_id: uuid.U
 class GrantListing:
     grants: list[Grant]
     seal_grants: list[SealGrant]
+    auto_stamp_grants: list[AutoStampGrant]
 
 
 def list_grants(viewer_id: uuid.UUID, uscc: str, *, caller: Caller, uow: UnitOfWorkFactory,
@@ -259,10 +355,12 @@ def list_grants(viewer_id: uuid.UUID, uscc: str, *, caller: Caller, uow: UnitOfW
         member = tx.memberships.active(viewer_id, enterprise.id)
         grants = tx.grants.of_enterprise(enterprise.id)
         seal_grants = tx.seal_grants.of_enterprise(enterprise.id)
+        auto = tx.auto_stamp_grants.of_enterprise(enterprise.id)
         if member is not None and member.role is Role.AGENT:
             grants = [g for g in grants if g.grantee_id == viewer_id]
             seal_grants = [g for g in seal_grants if g.grantee_id == viewer_id]
-        return GrantListing(grants, seal_grants)
+            auto = []
+        return GrantListing(grants, seal_grants, auto)
 
 
 @dataclass(frozen=True)

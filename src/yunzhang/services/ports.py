@@ -16,7 +16,8 @@ from typing import Protocol, Self, runtime_checkable
 from yunzhang.domain.audit import AuditEvent, AuditRecord
 from yunzhang.domain.enterprises import Enterprise
 from yunzhang.domain.notifications import CodePurpose, OutboxMessage, SmsCode
-from yunzhang.domain.grants import Grant, SealGrant
+from yunzhang.domain.business_systems import BusinessSystem
+from yunzhang.domain.grants import AutoStampGrant, Grant, SealGrant
 from yunzhang.domain.keys import KeyAlgorithm, KeyRef
 from yunzhang.domain.pki import (
     Authority,
@@ -28,7 +29,7 @@ from yunzhang.domain.pki import (
     SerialStatus,
 )
 from yunzhang.domain.seals import Seal, SealImage, SealType
-from yunzhang.domain.stamping import PadesProfile, Placement
+from yunzhang.domain.stamping import PadesProfile, Placement, StampRecord
 from yunzhang.domain.timestamps import TimestampRefused, TimestampRequest
 from yunzhang.domain.verification import SignatureFacts
 from yunzhang.domain.staff import StaffMember, StaffRole
@@ -339,6 +340,42 @@ class SealGrantRepository(Protocol):
     def of_enterprise(self, enterprise_id: uuid.UUID) -> list[SealGrant]: ...
 
 
+class BusinessSystemRepository(Protocol):
+    def add(self, system: BusinessSystem) -> None: ...
+
+    def by_client_id(self, client_id: str, *, lock: bool = False) -> BusinessSystem | None: ...
+
+    def get(self, system_id: uuid.UUID) -> BusinessSystem | None: ...
+
+    def all(self) -> list[BusinessSystem]: ...
+
+
+class AutoStampGrantRepository(Protocol):
+    def add(self, grant: AutoStampGrant) -> None: ...
+
+    def get(self, grant_id: int) -> AutoStampGrant | None: ...
+
+    def for_use(self, system_id: uuid.UUID, enterprise_id: uuid.UUID, seal_id: str, *,
+                ending_after: datetime) -> list[AutoStampGrant]:
+        """The system's grants of any status on this seal ending after ``ending_after``."""
+        ...
+
+    def use_one(self, grant_id: int) -> bool:
+        """Count one stamp against the grant, atomically: False (nothing counted) when the grant
+        is no longer active or its maximum is reached, even under concurrent stamps."""
+        ...
+
+    def of_enterprise(self, enterprise_id: uuid.UUID) -> list[AutoStampGrant]: ...
+
+
+class StampRepository(Protocol):
+    def add(self, record: StampRecord) -> None: ...
+
+    def by_idempotency_key(self, business_system: str, key: str) -> StampRecord | None: ...
+
+    def get(self, stamp_id: uuid.UUID) -> StampRecord | None: ...
+
+
 class CertificateRepository(Protocol):
     def add(self, certificate: Certificate) -> None: ...
 
@@ -481,6 +518,15 @@ class UnitOfWork(Protocol):
 
     @property
     def seal_images(self) -> SealImageRepository: ...
+
+    @property
+    def business_systems(self) -> BusinessSystemRepository: ...
+
+    @property
+    def auto_stamp_grants(self) -> AutoStampGrantRepository: ...
+
+    @property
+    def stamps(self) -> StampRepository: ...
 
 
     def __enter__(self) -> Self: ...

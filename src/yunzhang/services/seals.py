@@ -10,7 +10,7 @@ from datetime import datetime
 
 from yunzhang.config import Settings
 from yunzhang.domain.audit import AuditRecord, AuditTag
-from yunzhang.domain.authz import Action, Resource
+from yunzhang.domain.authz import Action, Decision, Resource
 from yunzhang.domain.enterprises import Enterprise, clean_name
 from yunzhang.domain.keys import KeyAlgorithm
 from yunzhang.domain.pki import CaName, Certificate, DistinguishedName, Profile, RevocationReason
@@ -401,27 +401,41 @@ def preview(photo: bytes, processing: MoldProcessing, *, artist: SealArtist) -> 
 @dataclass(frozen=True)
 class StampingKey:
     """What the signing engine needs to stamp with a seal: the key to sign with, the certificate
-    and its chain up to the root."""
+    and its chain up to the root; and the decision that allowed it."""
 
     seal: Seal
     key_id: str
     certificate: Certificate
     chain: list[Certificate]
     image: SealImage  # the seal's valid image
+    decision: Decision
 
 
-def stamping_key(actor_id: uuid.UUID, seal_id: uuid.UUID, business_system: str, *,
-                 caller: Caller, uow: UnitOfWorkFactory, clock: Clock) -> StampingKey:
-    """May this person stamp with this seal in this business system now? The decision function
-    (seal:use) first, then the seal itself: suspended or revoked seals and expired or revoked
+@dataclass(frozen=True)
+class SealUser:
+    """Who stamps: a person (seal:use, by seal grant or as legal representative), or a business
+    system on its own (seal:auto_stamp, by an auto-stamp grant for ``scope``)."""
+
+    actor_id: uuid.UUID
+    business_system: str
+    automatic: bool = False
+    scope: str | None = None
+
+
+def stamping_key(user: SealUser, seal_id: uuid.UUID, *, caller: Caller, uow: UnitOfWorkFactory,
+                 clock: Clock) -> StampingKey:
+    """May this person or system stamp with this seal in this business system now? The decision
+    function first, then the seal itself: suspended or revoked seals and expired or revoked
     certificates are refused."""
     now = clock.now()
+    action = Action.AUTO_STAMP if user.automatic else Action.USE_SEAL
     with uow(request_id=caller.request_id) as tx:
         seal, enterprise = _seal(tx, seal_id)
-        authorization.require(actor_id, Action.USE_SEAL,
-                              resource_of(enterprise, seal_id=str(seal.id),
-                                          business_system=business_system), now,
-                              tx=tx, caller=caller, uow=uow)
+        decision = authorization.require(
+            user.actor_id, action, resource_of(enterprise, seal_id=str(seal.id),
+                                               business_system=user.business_system,
+                                               scope=user.scope),
+            now, tx=tx, caller=caller, uow=uow)
         seal.check_can_stamp()
         cert = tx.certificates.get(seal.certificate_id) if seal.certificate_id else None
         if cert is None or seal.key_id is None or not cert.valid_at(now):
@@ -430,4 +444,4 @@ def stamping_key(actor_id: uuid.UUID, seal_id: uuid.UUID, business_system: str, 
         chain = [pki.authority(tx, CaName.ORGANIZATION)[1], pki.authority(tx, CaName.ROOT)[1]]
         valid = [i for i in tx.seal_images.of_seal(seal.id) if i.status is ImageStatus.VALID]
         assert valid, "an active seal has an approved image"
-        return StampingKey(seal, seal.key_id, cert, chain, valid[-1])
+        return StampingKey(seal, seal.key_id, cert, chain, valid[-1], decision)

@@ -1,5 +1,6 @@
 """用印: a seal applied to a PDF as a PAdES signature with the seal's image, by a person the
-decision function allows to use that seal in that business system, now."""
+decision function allows to use that seal in that business system, or by a business system
+under an auto-stamp grant (平台自动签). Every stamp is decided, recorded and audited."""
 
 from __future__ import annotations
 
@@ -10,16 +11,22 @@ from dataclasses import dataclass, field
 
 from yunzhang.config import Settings
 from yunzhang.domain.audit import AuditRecord, AuditTag
-from yunzhang.domain.stamping import PadesProfile, Placement
-from yunzhang.errors import PayloadTooLarge
+from yunzhang.domain.business_systems import BusinessSystem
+from yunzhang.domain.grants import show_time
+from yunzhang.domain.stamping import PadesProfile, Placement, StampRecord
+from yunzhang.errors import Conflict, InvalidInput, PayloadTooLarge
 from yunzhang.services import seals
 from yunzhang.services.audit import refusals_audited
 from yunzhang.services.context import Caller
 from yunzhang.services.ports import Clock, PdfStamper, UnitOfWorkFactory
 
+MAX_IDEMPOTENCY_KEY = 100
+
 
 @dataclass(frozen=True)
 class StampDocument:
+    """A person stamps (seal:use)."""
+
     actor_id: uuid.UUID
     seal_id: uuid.UUID
     business_system: str
@@ -29,25 +36,94 @@ class StampDocument:
     name: str = "document.pdf"
 
 
+@dataclass(frozen=True)
+class SystemStamp:
+    """A business system stamps by itself (seal:auto_stamp) for business in ``scope``."""
+
+    system: BusinessSystem
+    seal_id: uuid.UUID
+    scope: str
+    document: bytes = field(repr=False)
+    placement: Placement = Placement()
+    profile: PadesProfile = PadesProfile.B_T
+    name: str = "document.pdf"
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Stamped:
+    record: StampRecord
+    document: bytes = field(repr=False)
+
+
 @refusals_audited(AuditTag.SEAL_USE, lambda cmd: f"seal:{cmd.seal_id}")
 def stamp_document(cmd: StampDocument, *, caller: Caller, uow: UnitOfWorkFactory,
-                   stamper: PdfStamper, clock: Clock, settings: Settings) -> bytes:
-    if len(cmd.document) > settings.max_document_bytes:
-        raise PayloadTooLarge(f"the document has {len(cmd.document)} bytes; the limit is "
+                   stamper: PdfStamper, clock: Clock, settings: Settings) -> Stamped:
+    user = seals.SealUser(cmd.actor_id, cmd.business_system)
+    return _stamp(user, cmd.seal_id, cmd.document, cmd.placement, cmd.profile, cmd.name, None,
+                  caller=caller, uow=uow, stamper=stamper, clock=clock, settings=settings)
+
+
+@refusals_audited(AuditTag.SEAL_AUTO_STAMP, lambda cmd: f"seal:{cmd.seal_id}")
+def stamp_as_system(cmd: SystemStamp, *, caller: Caller, uow: UnitOfWorkFactory,
+                    stamper: PdfStamper, clock: Clock, settings: Settings) -> Stamped:
+    key = cmd.idempotency_key
+    if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
+        raise InvalidInput(f"an idempotency key has 1 to {MAX_IDEMPOTENCY_KEY} printable "
+                           f"characters", code="stamp.idempotency_key")
+    if key is not None:
+        with uow() as tx:
+            earlier = tx.stamps.by_idempotency_key(cmd.system.client_id, key)
+        if earlier is not None:
+            same = earlier.sha256_in == hashlib.sha256(cmd.document).hexdigest()
+            raise Conflict(
+                f"idempotency key {key!r} was used at {show_time(earlier.created_at)} for stamp "
+                f"{earlier.id} ({'the same document' if same else 'a different document'}; its "
+                f"result has SHA-256 {earlier.sha256_out}); nothing was stamped again",
+                code="stamp.replayed" if same else "stamp.idempotency_key_reused")
+    user = seals.SealUser(cmd.system.id, cmd.system.client_id, automatic=True, scope=cmd.scope)
+    return _stamp(user, cmd.seal_id, cmd.document, cmd.placement, cmd.profile, cmd.name, key,
+                  caller=caller, uow=uow, stamper=stamper, clock=clock, settings=settings)
+
+
+def _stamp(user: seals.SealUser, seal_id: uuid.UUID, document: bytes, placement: Placement,
+           profile: PadesProfile, name: str, idempotency_key: str | None, *, caller: Caller,
+           uow: UnitOfWorkFactory, stamper: PdfStamper, clock: Clock,
+           settings: Settings) -> Stamped:
+    if len(document) > settings.max_document_bytes:
+        raise PayloadTooLarge(f"the document has {len(document)} bytes; the limit is "
                               f"{settings.max_document_bytes}", code="stamp.too_large")
-    key = seals.stamping_key(cmd.actor_id, cmd.seal_id, cmd.business_system, caller=caller,
-                             uow=uow, clock=clock)
+    key = seals.stamping_key(user, seal_id, caller=caller, uow=uow, clock=clock)
     image = key.image
     signed = stamper.stamp(
-        cmd.document, key_id=key.key_id, algorithm=key.certificate.algorithm,
+        document, key_id=key.key_id, algorithm=key.certificate.algorithm,
         certificate=key.certificate.der, chain=[c.der for c in key.chain], image_png=image.png,
-        size_mm=(image.width_mm, image.height_mm), placement=cmd.placement, profile=cmd.profile,
+        size_mm=(image.width_mm, image.height_mm), placement=placement, profile=profile,
         field_name=f"yunzhang-seal-{secrets.token_hex(6)}")
     with uow(request_id=caller.request_id) as tx:
-        tx.audit.record(AuditRecord(AuditTag.SEAL_USE, caller.actor, f"seal:{key.seal.id}", details={
-            "business_system": cmd.business_system, "document": cmd.name[:200],
-            "sha256_in": hashlib.sha256(cmd.document).hexdigest(),
-            "sha256_out": hashlib.sha256(signed).hexdigest(), "profile": cmd.profile.value,
-            "page": cmd.placement.page, "certificate": key.certificate.serial}))
+        grant_id = None
+        if user.automatic:
+            # The count is taken after signing and only while the grant is active and not used
+            # up, so concurrent stamps never exceed the maximum and a revocation made meanwhile
+            # wins; the signed document is then dropped, never returned.
+            grant_id = next((g for g in key.decision.grant_ids if tx.auto_stamp_grants.use_one(g)),
+                            None)
+            if grant_id is None:
+                raise Conflict("the auto-stamp grant was used up or revoked while the document "
+                               "was being stamped; nothing was stamped", code="grant.used_up")
+        record = StampRecord(
+            seal_id=key.seal.id, enterprise_id=key.seal.enterprise_id, actor=caller.actor,
+            business_system=user.business_system, document_name=name[:200],
+            sha256_in=hashlib.sha256(document).hexdigest(),
+            sha256_out=hashlib.sha256(signed).hexdigest(), profile=profile,
+            created_at=clock.now(), auto_stamp_grant_id=grant_id, idempotency_key=idempotency_key)
+        tx.stamps.add(record)
+        tag = AuditTag.SEAL_AUTO_STAMP if user.automatic else AuditTag.SEAL_USE
+        tx.audit.record(AuditRecord(tag, caller.actor, f"seal:{key.seal.id}", details={
+            "stamp": str(record.id), "business_system": user.business_system,
+            "document": record.document_name, "sha256_in": record.sha256_in,
+            "sha256_out": record.sha256_out, "profile": profile.value, "page": placement.page,
+            "certificate": key.certificate.serial, "decision": key.decision.reason,
+            **({"scope": user.scope, "auto_stamp_grant": grant_id} if user.automatic else {})}))
         tx.commit()
-    return signed
+    return Stamped(record, signed)

@@ -31,7 +31,9 @@ from yunzhang.domain.notifications import (
     OutboxStatus,
     SmsCode,
 )
-from yunzhang.domain.grants import Grant, GrantKind, GrantStatus, SealGrant
+from yunzhang.domain.business_systems import BusinessSystem, SystemStatus
+from yunzhang.domain.grants import AutoStampGrant, Grant, GrantKind, GrantStatus, SealGrant
+from yunzhang.domain.stamping import PadesProfile, StampRecord
 from yunzhang.domain.keys import KeyAlgorithm
 from yunzhang.domain.persons import Person, VerificationLevel
 from yunzhang.domain.pki import Authority, CaName, Certificate, CertStatus, Profile, RevocationReason
@@ -206,11 +208,11 @@ role_applications = Table(
 )
 
 
-def _grant_columns() -> list[Column[object]]:
+def _grant_columns(grantee: str = "persons.id") -> list[Column[object]]:
     return [
         Column("id", ID, primary_key=True, autoincrement=True),
         Column("enterprise_id", Uuid, ForeignKey("enterprises.id"), nullable=False),
-        Column("grantee_id", Uuid, ForeignKey("persons.id"), nullable=False),
+        Column("grantee_id", Uuid, ForeignKey(grantee), nullable=False),
         Column("starts_at", UtcDateTime(), nullable=False),
         Column("ends_at", UtcDateTime(), nullable=False),
         Column("granted_by", Uuid, nullable=False),
@@ -347,6 +349,51 @@ seal_images = Table(
     Index("ix_seal_images_seal_id", "seal_id"),
 )
 
+business_systems = Table(
+    "business_systems",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("client_id", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("redirect_uris", JSON, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("status", EnumText(SystemStatus, 16), nullable=False),
+)
+
+auto_stamp_grants = Table(
+    "auto_stamp_grants",
+    metadata,
+    *_grant_columns("business_systems.id"),
+    Column("seal_id", String(64), nullable=False),
+    Column("business_system", String(64), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("max_count", Integer),
+    Column("used_count", Integer, nullable=False),
+    Index("ix_auto_stamp_grants_grantee_seal", "grantee_id", "enterprise_id", "seal_id"),
+    Index("ix_auto_stamp_grants_enterprise", "enterprise_id"),
+)
+
+stamps = Table(
+    "stamps",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("seal_id", Uuid, ForeignKey("seals.id"), nullable=False),
+    Column("enterprise_id", Uuid, ForeignKey("enterprises.id"), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("business_system", String(64), nullable=False),
+    Column("document_name", String(200), nullable=False),
+    Column("sha256_in", String(64), nullable=False),
+    Column("sha256_out", String(64), nullable=False),
+    Column("profile", EnumText(PadesProfile, 8), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("auto_stamp_grant_id", ID, ForeignKey("auto_stamp_grants.id")),
+    Column("idempotency_key", String(100)),
+    Index("ix_stamps_system_key", "business_system", "idempotency_key", unique=True),
+    Index("ix_stamps_seal_id", "seal_id"),
+)
+
 mapper_registry = registry(metadata=metadata)
 _mapped = False
 
@@ -372,4 +419,7 @@ def map_domain() -> None:
     mapper_registry.map_imperatively(SealType, seal_types)
     mapper_registry.map_imperatively(Seal, seals)
     mapper_registry.map_imperatively(SealImage, seal_images)
+    mapper_registry.map_imperatively(BusinessSystem, business_systems)
+    mapper_registry.map_imperatively(AutoStampGrant, auto_stamp_grants)
+    mapper_registry.map_imperatively(StampRecord, stamps)
     _mapped = True

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yunzhang.adapters.db import tables
+from yunzhang.adapters.db.business_systems import SqlAutoStampGrants, SqlBusinessSystems, SqlStamps
 from yunzhang.adapters.db.pki import SqlAuthorities, SqlCertificates
 from yunzhang.adapters.db.seals import SqlSealImages, SqlSeals, SqlSealTypes, SqlStaff
 from yunzhang.adapters.db.repositories import (
@@ -72,6 +73,9 @@ class SqlUnitOfWork:
         self.seal_types = SqlSealTypes(self.session)
         self.seals = SqlSeals(self.session)
         self.seal_images = SqlSealImages(self.session)
+        self.business_systems = SqlBusinessSystems(self.session)
+        self.auto_stamp_grants = SqlAutoStampGrants(self.session)
+        self.stamps = SqlStamps(self.session)
         return self
 
     def __exit__(

@@ -1,0 +1,59 @@
+"""Business systems (业务系统, relying parties): bidding, social insurance, registration, ...
+registered by the platform operator; they authenticate with their client id and secret."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from yunzhang.domain.scopes import scope_covers
+from yunzhang.errors import InvalidInput
+
+_CLIENT_ID = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+MAX_REDIRECT_URIS = 10
+
+
+class SystemStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"  # by the operator: no authentication, no stamps
+
+
+def client_id_of(raw: str) -> str:
+    text = raw.strip()
+    if not _CLIENT_ID.fullmatch(text):
+        raise InvalidInput("a client id is 2-64 lower-case letters, digits or . _ - "
+                           "(e.g. demo.bidding)", code="business_system.client_id")
+    return text
+
+
+def redirect_uri_of(raw: str) -> str:
+    """OAuth 2.0 redirect URIs are absolute, without a fragment (RFC 6749 §3.1.2); plain http
+    only for loopback hosts (RFC 8252 §7.3)."""
+    text = raw.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.fragment:
+        raise InvalidInput(f"redirect URI {text[:100]!r} must be an absolute http(s) URI "
+                           f"without a fragment", code="business_system.redirect_uri")
+    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+        raise InvalidInput(f"redirect URI {text[:100]!r} must use https (http only for "
+                           f"localhost)", code="business_system.redirect_uri")
+    return text
+
+
+@dataclass(eq=False)
+class BusinessSystem:
+    client_id: str
+    name: str  # shown to people in the wallet and in grants
+    secret_hash: str = field(repr=False)
+    scopes: list[str]  # what the system may ask for (scope tree names)
+    redirect_uris: list[str]
+    created_at: datetime
+    status: SystemStatus = SystemStatus.ACTIVE
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    def allows(self, scope: str) -> bool:
+        return any(scope_covers(own, scope) for own in self.scopes)
