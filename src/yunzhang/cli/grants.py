@@ -60,6 +60,28 @@ def seal(
     typer.echo(f"seal grant {g.id}: {g.describe()} until {show_time(g.ends_at)}")
 
 
+@app.command("auto-stamp")
+def auto_stamp(
+    uscc: str,
+    system: str = typer.Option(..., help="the business system's client id (yunzhang rp list)"),
+    seal_id: str = typer.Option(..., "--seal"),
+    scope: list[str] = typer.Option(..., help="scope it may stamp for, repeatable"),
+    max_count: Optional[int] = typer.Option(None, "--max", help="at most this many stamps"),
+    start: Optional[str] = typer.Option(None),
+    end: Optional[str] = typer.Option(None, help="default: start + 3 days"),
+    as_: str = AS,
+) -> None:
+    """平台自动签: let a business system stamp with a seal without per-document approval
+    (legal representative or administrator, after a liveness check)."""
+    c = container()
+    who = acting_as(c, as_)
+    g = grants.create_auto_stamp_grant(
+        grants.CreateAutoStampGrant(who.person_id, uscc, system, seal_id, scope,
+                                    parse_time(start), parse_time(end), max_count),
+        caller=who.caller, uow=c.uow, clock=c.clock, scopes=c.scopes, settings=c.settings)
+    typer.echo(f"auto-stamp grant {g.id}: {g.describe()} until {show_time(g.ends_at)}")
+
+
 @app.command("list")
 def list_(uscc: str, as_: str = AS) -> None:
     c = container()
@@ -71,19 +93,26 @@ def list_(uscc: str, as_: str = AS) -> None:
     for s in listing.seal_grants:
         typer.echo(f"seal  {s.id:>6} {s.status.value:<8} {s.grantee_id} {s.describe()} "
                    f"[{show_time(s.starts_at)}, {show_time(s.ends_at)})")
+    for a in listing.auto_stamp_grants:
+        typer.echo(f"auto  {a.id:>6} {a.status.value:<8} {a.describe()} "
+                   f"[{show_time(a.starts_at)}, {show_time(a.ends_at)})")
 
 
 @app.command()
 def revoke(grant_id: int, reason: str = typer.Option(...), as_: str = AS,
-           seal_grant: bool = typer.Option(False, "--seal", help="a seal grant id")) -> None:
+           seal_grant: bool = typer.Option(False, "--seal", help="a seal grant id"),
+           auto_stamp: bool = typer.Option(False, "--auto-stamp",
+                                           help="an auto-stamp grant id")) -> None:
     c = container()
     who = acting_as(c, as_)
     cmd = grants.RevokeGrant(who.person_id, grant_id, reason)
-    if seal_grant:
-        grants.revoke_seal_grant(cmd, caller=who.caller, uow=c.uow, clock=c.clock)
-    else:
-        grants.revoke_grant(cmd, caller=who.caller, uow=c.uow, clock=c.clock)
-    typer.echo(f"{'seal grant' if seal_grant else 'grant'} {grant_id} revoked")
+    if seal_grant and auto_stamp:
+        raise InvalidInput("--seal or --auto-stamp, not both", code="cli.grant_kind")
+    what = "seal grant" if seal_grant else "auto-stamp grant" if auto_stamp else "grant"
+    revoke_one = (grants.revoke_seal_grant if seal_grant else
+                  grants.revoke_auto_stamp_grant if auto_stamp else grants.revoke_grant)
+    revoke_one(cmd, caller=who.caller, uow=c.uow, clock=c.clock)
+    typer.echo(f"{what} {grant_id} revoked")
 
 
 @app.command()

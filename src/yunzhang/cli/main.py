@@ -21,6 +21,7 @@ from yunzhang.cli import (
     seals,
     staff,
     stamp,
+    systems,
     verify,
 )
 from yunzhang.cli.common import cli_caller, settings
@@ -44,6 +45,7 @@ app.add_typer(pki.persons_app, name="persons")
 app.add_typer(seals.app, name="seals")
 app.add_typer(staff.app, name="staff")
 app.add_typer(keys.app, name="keys")
+app.add_typer(systems.app, name="rp")
 app.command("stamp")(stamp.stamp)
 app.command("verify")(verify.verify)
 
@@ -113,6 +115,8 @@ def demo(
         lines.append(f"  seal {seal_id}  {seal_name}  ({state})")
     lines += [
         f"  password for all demo people: {data.password}",
+        f"  business system {data.client_id}, client secret {data.client_secret} "
+        f"(平台自动签 with the contract seal)",
         "",
         "Open and try:",
         f"  {base}/docs                      the API (OpenAPI)",
@@ -127,6 +131,9 @@ def demo(
         f"{base}/api/v1/admin/audit/verify",
         f"  curl -b jar '{base}/api/v1/enterprises/{data.uscc}/seals'          我的印章 (red/grey)",
         f"  curl -s {base}/pki/ca/root.cer | openssl x509 -inform DER -noout -subject",
+        f"  curl -u {data.client_id}:{data.client_secret} -H 'content-type: application/pdf' "
+        f"--data-binary @IN.pdf -o OUT.pdf \\",
+        f"       '{base}/api/v1/stamps?seal_id=<contract seal id>&scope=ecommerce.bidding'",
         "  SMS codes sent by the development sender: `yunzhang sms list` (in another shell)",
         "",
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from yunzhang.domain.audit import AuditRecord, AuditTag
 from yunzhang.domain.ids import ResidentId
@@ -17,7 +18,15 @@ from yunzhang.services.context import Caller
 from yunzhang.services.enterprises import ImportRegistry, import_registry
 from yunzhang.domain.keys import KeyAlgorithm
 from yunzhang.domain.staff import StaffRole
-from yunzhang.services.grants import CreateGrant, CreateSealGrant, create_grant, create_seal_grant
+from yunzhang.services.business_systems import RegisterSystem, register
+from yunzhang.services.grants import (
+    CreateAutoStampGrant,
+    CreateGrant,
+    CreateSealGrant,
+    create_auto_stamp_grant,
+    create_grant,
+    create_seal_grant,
+)
 from yunzhang.services.pki import InitPki, init_pki
 from yunzhang.services.seals import (
     ApplySeal,
@@ -63,6 +72,10 @@ DEMO_PEOPLE = (
 )
 DEMO_FILING_NUMBER = "3101150012345"  # the official seal's (made-up) filing number
 DEMO_BUSINESS_SYSTEM = "demo.bidding"
+DEMO_SYSTEM_NAME = "示范招投标系统 demo bidding portal"
+# Development only (the demo refuses to run otherwise), printed like the people's password.
+DEMO_CLIENT_SECRET = "demo-bidding-client-secret-yunzhang-2026"
+DEMO_AUTO_STAMP_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,8 @@ class DemoData:
     password: str
     created: bool
     seals: tuple[tuple[str, str, str], ...] = ()  # (id, name, status)
+    client_id: str = DEMO_BUSINESS_SYSTEM
+    client_secret: str = DEMO_CLIENT_SECRET
 
 
 def seed_demo(
@@ -121,7 +136,7 @@ def seed_demo(
                  factory=factory, clock=clock, settings=settings)
     if created:
         _seals(caller=caller, uow=uow, keys=keys, factory=factory, artist=artist, clock=clock,
-               settings=settings)
+               settings=settings, keyring=keyring, scopes=scopes)
     with uow() as tx:
         enterprise = tx.enterprises.by_uscc(DEMO_USCC)
         assert enterprise is not None
@@ -131,10 +146,12 @@ def seed_demo(
 
 
 def _seals(*, caller: Caller, uow: UnitOfWorkFactory, keys: KeyStore, factory: CertificateFactory,
-           artist: SealArtist, clock: Clock, settings: Settings) -> None:
+           artist: SealArtist, clock: Clock, settings: Settings, keyring: Keyring,
+           scopes: ScopeTree) -> None:
     """The reviewer is made platform staff; the legal representative applies for the contract
     seal (claimed: red, and the agent may use it in the demo bidding system) and for the
-    official seal (approved, still to be claimed: grey)."""
+    official seal (approved, still to be claimed: grey). The demo bidding system is registered
+    and may stamp bidding documents with the contract seal by itself (平台自动签) for a year."""
     legal, _, agent, reviewer = (_person_id(uow, p.phone) for p in DEMO_PEOPLE)
     grant_staff(DEMO_PEOPLE[3].phone, StaffRole.SEAL_REVIEWER.value, caller=caller, uow=uow,
                 clock=clock)
@@ -150,6 +167,14 @@ def _seals(*, caller: Caller, uow: UnitOfWorkFactory, keys: KeyStore, factory: C
     create_seal_grant(CreateSealGrant(legal, DEMO_USCC, agent, str(contract.id),
                                       DEMO_BUSINESS_SYSTEM),
                       caller=caller, uow=uow, clock=clock, settings=settings)
+    register(RegisterSystem(DEMO_BUSINESS_SYSTEM, DEMO_SYSTEM_NAME, ["ecommerce.bidding"],
+                            ["http://127.0.0.1:8000/demo/bidding/callback"], DEMO_CLIENT_SECRET),
+             caller=caller, uow=uow, clock=clock, keyring=keyring, scopes=scopes)
+    now = clock.now()
+    create_auto_stamp_grant(
+        CreateAutoStampGrant(legal, DEMO_USCC, DEMO_BUSINESS_SYSTEM, str(contract.id),
+                             ["ecommerce.bidding"], now, now + timedelta(days=DEMO_AUTO_STAMP_DAYS)),
+        caller=caller, uow=uow, clock=clock, scopes=scopes, settings=settings)
 
 
 def _appoint(*, caller: Caller, uow: UnitOfWorkFactory, keyring: Keyring, clock: Clock,

@@ -14,7 +14,7 @@ from yunzhang.domain.audit import AuditRecord, AuditTag
 from yunzhang.domain.business_systems import BusinessSystem
 from yunzhang.domain.grants import show_time
 from yunzhang.domain.stamping import PadesProfile, Placement, StampRecord
-from yunzhang.errors import Conflict, InvalidInput, PayloadTooLarge
+from yunzhang.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from yunzhang.services import seals
 from yunzhang.services.audit import refusals_audited
 from yunzhang.services.context import Caller
@@ -84,6 +84,15 @@ def stamp_as_system(cmd: SystemStamp, *, caller: Caller, uow: UnitOfWorkFactory,
     user = seals.SealUser(cmd.system.id, cmd.system.client_id, automatic=True, scope=cmd.scope)
     return _stamp(user, cmd.seal_id, cmd.document, cmd.placement, cmd.profile, cmd.name, key,
                   caller=caller, uow=uow, stamper=stamper, clock=clock, settings=settings)
+
+
+def stamp_of(system: BusinessSystem, stamp_id: uuid.UUID, *, uow: UnitOfWorkFactory) -> StampRecord:
+    """A stamp the business system made by itself (any other is not found)."""
+    with uow() as tx:
+        record = tx.stamps.get(stamp_id)
+    if record is None or record.actor != f"system:{system.client_id}":
+        raise NotFound(f"no stamp {stamp_id} made by {system.client_id}", code="stamp.not_found")
+    return record
 
 
 def _stamp(user: seals.SealUser, seal_id: uuid.UUID, document: bytes, placement: Placement,

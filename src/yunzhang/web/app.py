@@ -18,6 +18,7 @@ from yunzhang.web import problems
 from yunzhang.web.api import (
     admin,
     admin_pki,
+    admin_systems,
     enterprises,
     grants,
     health,
@@ -25,6 +26,7 @@ from yunzhang.web.api import (
     pki,
     roles,
     seals,
+    stamps,
     verify,
 )
 from yunzhang.web.middleware import RequestContextMiddleware
@@ -71,15 +73,17 @@ def create_app(
     app.include_router(pki.public)
     app.include_router(pki.tsa)
     app.include_router(verify.router)
+    app.include_router(stamps.router)
     app.include_router(admin.router)
     app.include_router(admin_pki.router)
+    app.include_router(admin_systems.router)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         large_body_paths={admin.IMPORT_PATH: settings.max_import_bytes,
                           **{path: settings.max_image_bytes + 65_536 for path in seals.UPLOAD_PATHS},
                           **{path: settings.max_document_bytes + 65_536
-                             for path in verify.VERIFY_PATHS}},
+                             for path in (*verify.VERIFY_PATHS, *stamps.STAMP_PATHS)}},
         registry=registry,
     )
     return app

@@ -3,13 +3,18 @@ operator. Routes take these and nothing else from the request machinery."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import unquote_plus
 
 from fastapi import Depends, Request
 
 from yunzhang.bootstrap import Container
 from yunzhang.errors import PermissionDenied, Unauthenticated
-from yunzhang.services import persons
+from yunzhang.domain.business_systems import BusinessSystem
+from yunzhang.services import business_systems, persons
 from yunzhang.services.context import Caller
 
 SESSION_COOKIE = "yunzhang_session"
@@ -93,3 +98,34 @@ def operator_caller(request: Request, container: ContainerDep) -> Caller:
 
 
 Operator = Annotated[Caller, Depends(operator_caller)]
+
+
+@dataclass(frozen=True)
+class SystemCaller:
+    system: BusinessSystem
+    caller: Caller
+
+
+def system_caller(request: Request, container: ContainerDep) -> SystemCaller:
+    """Business systems authenticate with their client id and secret in HTTP Basic
+    (client_secret_basic, RFC 6749 §2.3.1: each part form-urlencoded before base64)."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    client_id, secret = "", ""
+    if scheme.lower() == "basic" and 0 < len(encoded) <= 1024:
+        try:
+            decoded = base64.b64decode(encoded, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            decoded = ""
+        raw_id, colon, raw_secret = decoded.partition(":")
+        if colon:
+            client_id, secret = unquote_plus(raw_id), unquote_plus(raw_secret)
+    if not client_id or not secret:
+        raise Unauthenticated("business systems authenticate with 'Authorization: Basic "
+                              "base64(client_id:client_secret)'", code="client.auth")
+    caller = _caller(request, f"system:{client_id[:64]}")
+    system = business_systems.authenticate(client_id, secret, caller=caller, uow=container.uow,
+                                           keyring=container.keyring)
+    return SystemCaller(system, caller)
+
+
+System = Annotated[SystemCaller, Depends(system_caller)]

@@ -41,7 +41,7 @@ def problem_response(
         # Also here because a 500 is sent from outside the middleware that normally adds it.
         headers["X-Request-ID"] = request_id
     if status == 401:
-        scheme = "Bearer" if code == "auth.operator_required" else "Cookie"
+        scheme = {"auth.operator_required": "Bearer", "client.auth": "Basic"}.get(code, "Cookie")
         headers["WWW-Authenticate"] = f'{scheme} realm="yunzhang"'
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 

@@ -42,9 +42,18 @@ class SealGrantPublic(_GrantPublic):
     business_system: str
 
 
+class AutoStampGrantPublic(_GrantPublic):
+    seal_id: str
+    business_system: str
+    scopes: list[str]
+    max_count: int | None
+    used_count: int
+
+
 class GrantsPublic(Public):
     grants: list[GrantPublic]
     seal_grants: list[SealGrantPublic]
+    auto_stamp_grants: list[AutoStampGrantPublic]
 
 
 class GrantRequest(Strict):
@@ -61,6 +70,17 @@ class SealGrantRequest(Strict):
     business_system: Annotated[str, Field(min_length=1, max_length=64)]
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+
+
+class AutoStampGrantRequest(Strict):
+    business_system: Annotated[str, Field(min_length=2, max_length=64,
+                                          description="the business system's client id")]
+    seal_id: Annotated[str, Field(min_length=1, max_length=64)]
+    scopes: Annotated[list[Annotated[str, Field(max_length=200)]], Field(min_length=1,
+                                                                         max_length=50)]
+    starts_at: datetime | None = None
+    ends_at: datetime | None = Field(None, description="default: start + 3 days")
+    max_count: int | None = Field(None, ge=1, description="at most this many stamps")
 
 
 class RevokeRequest(Strict):
@@ -87,8 +107,11 @@ def create_grant(uscc: str, body: GrantRequest, auth: Writer, caller: PersonCall
 @router.get("/enterprises/{uscc}/grants", response_model=GrantsPublic)
 def list_grants(uscc: str, auth: Reader, caller: PersonCaller, c: ContainerDep) -> GrantsPublic:
     listing = grants.list_grants(auth.person.id, uscc, caller=caller, uow=c.uow, clock=c.clock)
-    return GrantsPublic(grants=[GrantPublic.model_validate(g) for g in listing.grants],
-                        seal_grants=[SealGrantPublic.model_validate(g) for g in listing.seal_grants])
+    return GrantsPublic(
+        grants=[GrantPublic.model_validate(g) for g in listing.grants],
+        seal_grants=[SealGrantPublic.model_validate(g) for g in listing.seal_grants],
+        auto_stamp_grants=[AutoStampGrantPublic.model_validate(g)
+                           for g in listing.auto_stamp_grants])
 
 
 @router.post("/grants/{grant_id}/revoke", response_model=GrantPublic)
@@ -117,6 +140,30 @@ def revoke_seal_grant(grant_id: int, body: RevokeRequest, auth: Writer, caller: 
     grant = grants.revoke_seal_grant(grants.RevokeGrant(auth.person.id, grant_id, body.reason),
                                      caller=caller, uow=c.uow, clock=c.clock)
     return SealGrantPublic.model_validate(grant)
+
+
+@router.post("/enterprises/{uscc}/auto-stamp-grants", status_code=201,
+             response_model=AutoStampGrantPublic)
+def create_auto_stamp_grant(uscc: str, body: AutoStampGrantRequest, auth: Writer,
+                            caller: PersonCaller, c: ContainerDep) -> AutoStampGrantPublic:
+    """平台自动签: a registered business system may stamp with this seal, for these scopes, in the
+    window, up to max_count times, without a person approving each document. The legal
+    representative or an administrator, after a liveness check (实人认证) in the last minutes."""
+    grant = grants.create_auto_stamp_grant(
+        grants.CreateAutoStampGrant(auth.person.id, uscc, body.business_system, body.seal_id,
+                                    list(body.scopes), body.starts_at, body.ends_at,
+                                    body.max_count),
+        caller=caller, uow=c.uow, clock=c.clock, scopes=c.scopes, settings=c.settings)
+    return AutoStampGrantPublic.model_validate(grant)
+
+
+@router.post("/auto-stamp-grants/{grant_id}/revoke", response_model=AutoStampGrantPublic)
+def revoke_auto_stamp_grant(grant_id: int, body: RevokeRequest, auth: Writer,
+                            caller: PersonCaller, c: ContainerDep) -> AutoStampGrantPublic:
+    grant = grants.revoke_auto_stamp_grant(
+        grants.RevokeGrant(auth.person.id, grant_id, body.reason), caller=caller, uow=c.uow,
+        clock=c.clock)
+    return AutoStampGrantPublic.model_validate(grant)
 
 
 @router.get("/enterprises/{uscc}/decision", response_model=DecisionPublic)
