@@ -55,7 +55,7 @@ def stamp(container: Container, person: Person, seal: dict[str, Any], document: 
         stamping.StampDocument(uuid.UUID(person.id), uuid.UUID(seal["id"]), "bidding", document,
                                **kwargs),
         caller=Caller(actor=f"person:{person.id}"), uow=container.uow, stamper=container.pdf,
-        clock=container.clock, settings=container.settings).document
+        clock=container.clock, settings=container.settings, factory=container.x509).document
 
 
 @pytest.fixture

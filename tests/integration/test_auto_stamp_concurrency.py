@@ -61,7 +61,7 @@ def test_parallel_stamps_never_exceed_the_grant(live: Container) -> None:  # noq
                              "ecommerce.bidding.full_process", document, Placement(1, 20 + i, 20),
                              PadesProfile.B_B, idempotency_key=f"doc-{i}"),
         caller=caller, uow=live.uow, stamper=live.pdf, clock=live.clock,
-        settings=live.settings), STAMPS)
+        settings=live.settings, factory=live.x509), STAMPS)
 
     assert outcomes.count("ok") == MAXIMUM, outcomes
     assert set(outcomes) - {"ok"} <= {"permission.denied", "grant.used_up"}, outcomes

@@ -90,7 +90,7 @@ def _stamper(c: Container, job: Job, as_: str | None, client: str | None,
                 stamping.SystemStamp(system, job.seal_id, parsed, data, job.placement,
                                      job.profile, name, idempotency_key=job.key(data)),
                 caller=caller, uow=c.uow, stamper=c.pdf, clock=c.clock,
-                settings=c.settings).document
+                settings=c.settings, factory=c.x509).document
         return as_system
     assert as_ is not None
     if not job.system:
@@ -103,7 +103,7 @@ def _stamper(c: Container, job: Job, as_: str | None, client: str | None,
             stamping.StampDocument(who.person_id, job.seal_id, job.system, data, job.placement,
                                    job.profile, name),
             caller=who.caller, uow=c.uow, stamper=c.pdf, clock=c.clock,
-            settings=c.settings).document
+            settings=c.settings, factory=c.x509).document
     return as_person
 
 
@@ -120,7 +120,10 @@ def stamp(
     page: int = typer.Option(1, help="page, from 1"),
     x: float = typer.Option(20.0, help="mm from the page's left edge"),
     y: float = typer.Option(20.0, help="mm from the page's top edge"),
-    profile: str = typer.Option("B-T", help="B-B, or B-T with the platform's time stamp"),
+    keyword: Optional[str] = typer.Option(None, help="centre the seal on this text (e.g. 盖章处)"),
+    cross_page: bool = typer.Option(False, "--cross-page", help="骑缝章 across every page's edge"),
+    profile: str = typer.Option("B-T", help="B-B; B-T with the platform's time stamp; B-LT "
+                                            "with the CRLs embedded too"),
     overwrite: bool = typer.Option(False, help="replace an existing output file"),
     as_: Optional[str] = typer.Option(None, "--as", help="phone number of the person stamping"),
     client: Optional[str] = typer.Option(
@@ -136,8 +139,8 @@ def stamp(
     try:
         chosen = PadesProfile(profile.upper())
     except ValueError:
-        raise InvalidInput("the profile is B-B or B-T", code="stamp.profile") from None
-    job = Job(seal_id, client or system, Placement(page, x, y), chosen)
+        raise InvalidInput("the profile is B-B, B-T or B-LT", code="stamp.profile") from None
+    job = Job(seal_id, client or system, Placement(page, x, y, keyword, cross_page), chosen)
     inputs = documents
     if len(documents) == 1 and documents[0].is_dir():
         inputs = sorted(p for p in documents[0].iterdir() if p.suffix.lower() == ".pdf")
@@ -160,7 +163,7 @@ def _single(document: Path, out: Path, job: Job, overwrite: bool,
     stamp_one = stamper_for(container())
     _write_atomically(out, stamp_one(data, document.name))
     typer.echo(f"{out}: stamped with seal {job.seal_id} ({job.profile.value}, "
-               f"page {job.placement.page})")
+               f"{job.placement.describe()})")
 
 
 def _many(inputs: list[Path], out: Path, job: Job, overwrite: bool,

@@ -29,7 +29,7 @@ from yunzhang.domain.pki import (
     SerialStatus,
 )
 from yunzhang.domain.seals import Seal, SealImage, SealType
-from yunzhang.domain.stamping import PadesProfile, Placement, StampRecord
+from yunzhang.domain.stamping import PadesProfile, Placement, PreparedSignature, StampRecord
 from yunzhang.domain.timestamps import TimestampRefused, TimestampRequest
 from yunzhang.domain.verification import SignatureFacts
 from yunzhang.domain.staff import StaffMember, StaffRole
@@ -204,14 +204,27 @@ class TimestampEncoder(Protocol):
 
 @runtime_checkable
 class PdfStamper(Protocol):
-    """PAdES signing of PDF documents (pyHanko), the key staying in the KeyStore."""
+    """PAdES signing of PDF documents (pyHanko): with a key in the KeyStore, or with a key held
+    elsewhere in two steps (prepare, then finish with the signature made there)."""
 
     def stamp(self, document: bytes, *, key_id: str, algorithm: KeyAlgorithm, certificate: bytes,
               chain: list[bytes], image_png: bytes, size_mm: tuple[float, float],
-              placement: Placement, profile: PadesProfile, field_name: str) -> bytes:
+              placement: Placement, profile: PadesProfile, field_name: str,
+              crls: Sequence[bytes] = ()) -> bytes:
         """The document with one more signature (earlier ones stay valid: an incremental
-        update) showing ``image_png`` at ``placement``. InvalidInput (``pdf.*``, ``stamp.*``) for
-        a document that cannot be signed as asked."""
+        update) showing ``image_png`` at ``placement``; ``chain`` ends with the root; ``crls``
+        are embedded for B-LT. InvalidInput (``pdf.*``, ``stamp.*``) for a document that cannot
+        be signed as asked."""
+        ...
+
+    def prepare_external(self, document: bytes, *, certificate: bytes, chain: list[bytes],
+                         image_png: bytes, size_mm: tuple[float, float], placement: Placement,
+                         field_name: str) -> PreparedSignature: ...
+
+    def finish_external(self, pending: PreparedSignature, signature: bytes, *,
+                        timestamped: bool) -> bytes:
+        """SigningError ``signing.bad_signature`` when ``signature`` is not the certificate
+        key's signature of ``pending.to_sign``."""
         ...
 
 

@@ -15,10 +15,11 @@ from yunzhang.domain.business_systems import BusinessSystem
 from yunzhang.domain.grants import show_time
 from yunzhang.domain.stamping import PadesProfile, Placement, StampRecord
 from yunzhang.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from yunzhang.services import seals
+from yunzhang.domain.pki import CaName
+from yunzhang.services import pki, seals
 from yunzhang.services.audit import refusals_audited
 from yunzhang.services.context import Caller
-from yunzhang.services.ports import Clock, PdfStamper, UnitOfWorkFactory
+from yunzhang.services.ports import CertificateFactory, Clock, PdfStamper, UnitOfWorkFactory
 
 MAX_IDEMPOTENCY_KEY = 100
 
@@ -58,15 +59,18 @@ class Stamped:
 
 @refusals_audited(AuditTag.SEAL_USE, lambda cmd: f"seal:{cmd.seal_id}")
 def stamp_document(cmd: StampDocument, *, caller: Caller, uow: UnitOfWorkFactory,
-                   stamper: PdfStamper, clock: Clock, settings: Settings) -> Stamped:
+                   stamper: PdfStamper, clock: Clock, settings: Settings,
+                   factory: CertificateFactory) -> Stamped:
     user = seals.SealUser(cmd.actor_id, cmd.business_system)
     return _stamp(user, cmd.seal_id, cmd.document, cmd.placement, cmd.profile, cmd.name, None,
-                  caller=caller, uow=uow, stamper=stamper, clock=clock, settings=settings)
+                  caller=caller, uow=uow, stamper=stamper, clock=clock, settings=settings,
+                  factory=factory)
 
 
 @refusals_audited(AuditTag.SEAL_AUTO_STAMP, lambda cmd: f"seal:{cmd.seal_id}")
 def stamp_as_system(cmd: SystemStamp, *, caller: Caller, uow: UnitOfWorkFactory,
-                    stamper: PdfStamper, clock: Clock, settings: Settings) -> Stamped:
+                    stamper: PdfStamper, clock: Clock, settings: Settings,
+                   factory: CertificateFactory) -> Stamped:
     key = cmd.idempotency_key
     if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
         raise InvalidInput(f"an idempotency key has 1 to {MAX_IDEMPOTENCY_KEY} printable "
@@ -83,7 +87,8 @@ def stamp_as_system(cmd: SystemStamp, *, caller: Caller, uow: UnitOfWorkFactory,
                 code="stamp.replayed" if same else "stamp.idempotency_key_reused")
     user = seals.SealUser(cmd.system.id, cmd.system.client_id, automatic=True, scope=cmd.scope)
     return _stamp(user, cmd.seal_id, cmd.document, cmd.placement, cmd.profile, cmd.name, key,
-                  caller=caller, uow=uow, stamper=stamper, clock=clock, settings=settings)
+                  caller=caller, uow=uow, stamper=stamper, clock=clock, settings=settings,
+                  factory=factory)
 
 
 def stamp_of(system: BusinessSystem, stamp_id: uuid.UUID, *, uow: UnitOfWorkFactory) -> StampRecord:
@@ -98,17 +103,19 @@ def stamp_of(system: BusinessSystem, stamp_id: uuid.UUID, *, uow: UnitOfWorkFact
 def _stamp(user: seals.SealUser, seal_id: uuid.UUID, document: bytes, placement: Placement,
            profile: PadesProfile, name: str, idempotency_key: str | None, *, caller: Caller,
            uow: UnitOfWorkFactory, stamper: PdfStamper, clock: Clock,
-           settings: Settings) -> Stamped:
+           settings: Settings, factory: CertificateFactory) -> Stamped:
     if len(document) > settings.max_document_bytes:
         raise PayloadTooLarge(f"the document has {len(document)} bytes; the limit is "
                               f"{settings.max_document_bytes}", code="stamp.too_large")
     key = seals.stamping_key(user, seal_id, caller=caller, uow=uow, clock=clock)
     image = key.image
+    crls = ([pki.current_crl(ca.value, uow=uow, factory=factory, clock=clock)
+             for ca in (CaName.ORGANIZATION, CaName.ROOT)] if profile is PadesProfile.B_LT else [])
     signed = stamper.stamp(
         document, key_id=key.key_id, algorithm=key.certificate.algorithm,
         certificate=key.certificate.der, chain=[c.der for c in key.chain], image_png=image.png,
         size_mm=(image.width_mm, image.height_mm), placement=placement, profile=profile,
-        field_name=f"yunzhang-seal-{secrets.token_hex(6)}")
+        field_name=f"yunzhang-seal-{secrets.token_hex(6)}", crls=crls)
     with uow(request_id=caller.request_id) as tx:
         grant_id = None
         if user.automatic:
@@ -131,7 +138,8 @@ def _stamp(user: seals.SealUser, seal_id: uuid.UUID, document: bytes, placement:
         tx.audit.record(AuditRecord(tag, caller.actor, f"seal:{key.seal.id}", details={
             "stamp": str(record.id), "business_system": user.business_system,
             "document": record.document_name, "sha256_in": record.sha256_in,
-            "sha256_out": record.sha256_out, "profile": profile.value, "page": placement.page,
+            "sha256_out": record.sha256_out, "profile": profile.value,
+            "placement": placement.describe(),
             "certificate": key.certificate.serial, "decision": key.decision.reason,
             **({"scope": user.scope, "auto_stamp_grant": grant_id} if user.automatic else {})}))
         tx.commit()

@@ -1,31 +1,60 @@
-"""PAdES signatures (ETSI EN 319 142) with pyHanko, signed through the KeyStore, with a visible
-seal image, and a time-stamp from the platform TSA asked in-process.
+"""PAdES signatures (ETSI EN 319 142) with pyHanko: B-B, B-T with a time-stamp from the platform
+TSA asked in-process, B-LT with the certificates and CRLs embedded; a visible seal placed by
+page and position, on a keyword of the text, or cut across the right edge of every page (骑缝章).
 
-pyHanko's one narrow seam, ``Signer.async_sign_raw``, is where the KeyStore signs; nothing else
-of pyHanko's signing pipeline is changed here.
+Two signers behind pyHanko's one seam (``Signer``): the KeyStore signs for seals and the
+enterprise certificate (``async_sign_raw``); for a key held elsewhere (a person's phone), the
+document is prepared, the bytes to sign are handed out, and the signature made elsewhere is
+embedded later (``prepare_external`` / ``finish_external``), the prepared state kept by the
+caller in between.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from asn1crypto import algos, tsp  # type: ignore[import-untyped]
+from asn1crypto import algos, cms, tsp  # type: ignore[import-untyped]
 from asn1crypto import x509 as ax
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509 import load_der_x509_certificate
 from PIL import Image
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
+from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
+from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.stamp import StaticStampStyle
+from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from yunzhang.adapters.pdf.text import find_keyword
 from yunzhang.domain.keys import KeyAlgorithm
-from yunzhang.domain.stamping import MM_TO_PT, PadesProfile, Placement
+from yunzhang.domain.stamping import MM_TO_PT, PadesProfile, Placement, PreparedSignature
 from yunzhang.errors import InvalidInput, SigningError
 from yunzhang.services.ports import KeyStore
+
+_PDF_ERRORS = (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError)
+_EXTERNAL_RESERVE = 16_384  # bytes of /Contents for a CMS signed elsewhere (plus time-stamp)
+
+
+def _mechanism(algorithm: KeyAlgorithm) -> algos.SignedDigestAlgorithm:
+    return algos.SignedDigestAlgorithm(
+        {"algorithm": "sha256_ecdsa" if algorithm is KeyAlgorithm.EC_P256 else "sha256_rsa"})
+
+
+def _registry(chain: Sequence[bytes]) -> SimpleCertificateStore:
+    store: SimpleCertificateStore = SimpleCertificateStore.from_certs(
+        [ax.Certificate.load(c) for c in chain])
+    return store
 
 
 class KeyStoreSigner(signers.Signer):
@@ -33,12 +62,9 @@ class KeyStoreSigner(signers.Signer):
 
     def __init__(self, keys: KeyStore, key_id: str, algorithm: KeyAlgorithm, certificate: bytes,
                  chain: list[bytes]) -> None:
-        mechanism = algos.SignedDigestAlgorithm(
-            {"algorithm": "sha256_ecdsa" if algorithm is KeyAlgorithm.EC_P256 else "sha256_rsa"})
-        super().__init__(signature_mechanism=mechanism,
+        super().__init__(signature_mechanism=_mechanism(algorithm),
                          signing_cert=ax.Certificate.load(certificate),
-                         cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
-                             [ax.Certificate.load(c) for c in chain]))
+                         cert_registry=_registry(chain))
         self._keys, self._key_id = keys, key_id
         self._ecdsa = algorithm is KeyAlgorithm.EC_P256
 
@@ -56,11 +82,20 @@ class InProcessTimeStamper(TimeStamper):
     """Asks the platform TSA directly (no HTTP round trip to itself)."""
 
     def __init__(self, answer: Callable[[bytes], bytes]) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__()
         self._answer = answer
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
         return tsp.TimeStampResp.load(self._answer(req.dump()))
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What pyHanko is asked to do for a placement: the signature field's page and box (None:
+    invisible), and the strips of a cross-page seal already added to the pages."""
+
+    page_index: int
+    box: tuple[int, int, int, int] | None
 
 
 class PyHankoStamper:
@@ -70,8 +105,81 @@ class PyHankoStamper:
 
     def stamp(self, document: bytes, *, key_id: str, algorithm: KeyAlgorithm, certificate: bytes,
               chain: list[bytes], image_png: bytes, size_mm: tuple[float, float],
-              placement: Placement, profile: PadesProfile, field_name: str) -> bytes:
+              placement: Placement, profile: PadesProfile, field_name: str,
+              crls: Sequence[bytes] = ()) -> bytes:
         """The document with one more PAdES signature and the seal image at ``placement``."""
+        writer, layout, style = self._prepare(document, image_png, size_mm, placement)
+        signer = KeyStoreSigner(self._keys, key_id, algorithm, certificate, chain)
+        pdf_signer = self._pdf_signer(signer, layout, style, profile, field_name, chain, crls)
+        out = io.BytesIO()
+        try:
+            pdf_signer.sign_pdf(writer, output=out)
+        except (PdfError, ValueError) as exc:
+            raise SigningError(f"the PDF could not be signed ({type(exc).__name__}: {exc})",
+                               code="signing.failed") from None
+        return out.getvalue()
+
+    def prepare_external(self, document: bytes, *, certificate: bytes, chain: list[bytes],
+                         image_png: bytes, size_mm: tuple[float, float], placement: Placement,
+                         field_name: str) -> PreparedSignature:
+        """The document made ready for a signature whose key is elsewhere: the CMS signed
+        attributes to sign (``to_sign``, DER) and the state ``finish_external`` needs."""
+        writer, layout, style = self._prepare(document, image_png, size_mm, placement)
+        cert = ax.Certificate.load(certificate)
+        signer = signers.ExternalSigner(cert, _registry(chain), signature_value=bytes(512),
+                                        signature_mechanism=_public_mechanism(certificate))
+        pdf_signer = self._pdf_signer(signer, layout, style, PadesProfile.B_B, field_name, chain, ())
+
+        async def prepare() -> tuple[PreparedByteRangeDigest, bytes, bytes]:
+            digest, _, output = await pdf_signer.async_digest_doc_for_signing(
+                writer, bytes_reserved=_EXTERNAL_RESERVE)
+            attrs = await signer.signed_attrs(digest.document_digest, "sha256", use_pades=True)
+            output.seek(0)
+            return digest, attrs.dump(), output.read()
+
+        try:
+            digest, to_sign, prepared = asyncio.run(prepare())
+        except (PdfError, ValueError) as exc:
+            raise SigningError(f"the PDF could not be prepared ({type(exc).__name__}: {exc})",
+                               code="signing.failed") from None
+        return PreparedSignature(prepared=prepared, to_sign=to_sign,
+                                 document_digest=digest.document_digest,
+                                 reserved_start=digest.reserved_region_start,
+                                 reserved_end=digest.reserved_region_end,
+                                 certificate=certificate, chain=tuple(chain))
+
+    def finish_external(self, pending: PreparedSignature, signature: bytes, *,
+                        timestamped: bool) -> bytes:
+        """Embed ``signature`` (over ``pending.to_sign``, made by the certificate's key); it is
+        checked first, so a wrong signature never produces a document."""
+        _check_signature(pending.certificate, pending.to_sign, signature)
+        signer = signers.ExternalSigner(
+            ax.Certificate.load(pending.certificate), _registry(pending.chain),
+            signature_value=signature, signature_mechanism=_public_mechanism(pending.certificate))
+        digest = PreparedByteRangeDigest(document_digest=pending.document_digest,
+                                         reserved_region_start=pending.reserved_start,
+                                         reserved_region_end=pending.reserved_end)
+
+        async def finish() -> bytes:
+            attrs = cms.CMSAttributes.load(pending.to_sign)
+            signed = await signer.async_sign_prescribed_attributes(
+                "sha256", signed_attrs=attrs,
+                timestamper=self._timestamper if timestamped else None)
+            output = io.BytesIO(pending.prepared)
+            await PdfTBSDocument.async_finish_signing(output, digest, signed)
+            return output.getvalue()
+
+        try:
+            return asyncio.run(finish())
+        except (PdfError, ValueError) as exc:
+            raise SigningError(f"the signature could not be embedded ({type(exc).__name__}: "
+                               f"{exc})", code="signing.failed") from None
+
+    # -- shared steps --------------------------------------------------------------------
+
+    def _prepare(self, document: bytes, image_png: bytes, size_mm: tuple[float, float],
+                 placement: Placement) -> tuple[IncrementalPdfFileWriter, _Layout,
+                                                StaticStampStyle | None]:
         try:
             reader = PdfFileReader(io.BytesIO(document), strict=False)
             if reader.encrypted:
@@ -81,39 +189,131 @@ class PyHankoStamper:
             if placement.page > pages:
                 raise InvalidInput(f"page {placement.page} is out of range: the PDF has {pages}",
                                    code="stamp.page")
-            height = _page_height(reader, placement.page - 1)
             writer = IncrementalPdfFileWriter(io.BytesIO(document), strict=False)
+            with Image.open(io.BytesIO(image_png)) as opened:
+                opened.load()
+                seal_image = opened.copy()
+            width, height = size_mm[0] * MM_TO_PT, size_mm[1] * MM_TO_PT
+            if placement.cross_page:
+                if pages < 2:
+                    raise InvalidInput("a cross-page seal (骑缝章) needs two pages or more",
+                                       code="stamp.cross_page")
+                _cross_page_strips(writer, seal_image, pages, (width, height), placement.y_mm)
+                return writer, _Layout(pages - 1, None), None
+            if placement.keyword is not None:
+                found = find_keyword(document, placement.keyword, first_page=placement.page - 1)
+                cx, cy = found.centre
+                index, box = found.page_index, (cx - width / 2, cy - height / 2, cx + width / 2,
+                                                cy + height / 2)
+            else:
+                index = placement.page - 1
+                _, page_height = _page_size(reader, index)
+                left, top = placement.x_mm * MM_TO_PT, page_height - placement.y_mm * MM_TO_PT
+                box = (left, top - height, left + width, top)
         except InvalidInput:
             raise
-        except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        except _PDF_ERRORS as exc:
             raise InvalidInput(f"not a readable PDF ({type(exc).__name__})",
                                code="pdf.unreadable") from None
-        width_pt, height_pt = size_mm[0] * MM_TO_PT, size_mm[1] * MM_TO_PT
-        left = placement.x_mm * MM_TO_PT
-        top = height - placement.y_mm * MM_TO_PT
-        box = (int(left), int(top - height_pt), int(left + width_pt), int(top))
-        with Image.open(io.BytesIO(image_png)) as seal_image:
-            seal_image.load()
-            style = StaticStampStyle(background=PdfImage(seal_image), border_width=0,
-                                     background_opacity=1.0)
-        signer = KeyStoreSigner(self._keys, key_id, algorithm, certificate, chain)
+        style = StaticStampStyle(background=PdfImage(seal_image), border_width=0,
+                                 background_opacity=1.0)
+        return writer, _Layout(index, tuple(int(round(v)) for v in box)), style  # type: ignore[arg-type]
+
+    def _pdf_signer(self, signer: signers.Signer, layout: _Layout, style: StaticStampStyle | None,
+                    profile: PadesProfile, field_name: str, chain: Sequence[bytes],
+                    crls: Sequence[bytes]) -> signers.PdfSigner:
+        long_term = profile is PadesProfile.B_LT
+        context = None
+        if long_term:
+            # Everything a verifier needs later, embedded now (the document security store):
+            # the chain to the platform root and the CAs' current CRLs; nothing is fetched.
+            context = ValidationContext(
+                trust_roots=[ax.Certificate.load(chain[-1])],
+                other_certs=[ax.Certificate.load(c) for c in chain[:-1]],
+                crls=list(crls), allow_fetching=False, revocation_mode="hard-fail")
         metadata = signers.PdfSignatureMetadata(
-            field_name=field_name, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256")
-        pdf_signer = signers.PdfSigner(
+            field_name=field_name, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
+            embed_validation_info=long_term, validation_context=context)
+        return signers.PdfSigner(
             metadata, signer=signer, stamp_style=style,
-            timestamper=self._timestamper if profile is PadesProfile.B_T else None,
-            new_field_spec=fields.SigFieldSpec(field_name, on_page=placement.page - 1, box=box))
-        out = io.BytesIO()
-        try:
-            pdf_signer.sign_pdf(writer, output=out)
-        except (PdfError, ValueError) as exc:
-            raise SigningError(f"the PDF could not be signed ({type(exc).__name__}: {exc})",
-                               code="signing.failed") from None
-        return out.getvalue()
+            timestamper=self._timestamper if profile is not PadesProfile.B_B else None,
+            new_field_spec=fields.SigFieldSpec(field_name, on_page=layout.page_index,
+                                               box=layout.box))
 
 
-def _page_height(reader: PdfFileReader, index: int) -> float:
-    ref, _ = reader.find_page_for_modification(index)  # type: ignore[no-untyped-call]
+def _page_size(reader: PdfFileReader, index: int) -> tuple[float, float]:
+    ref, _ = reader.find_page_for_modification(index)
     page = ref.get_object()
     box = page.get("/MediaBox") or [0, 0, 595, 842]  # inherited boxes: A4 as the fallback
-    return float(box[3]) - float(box[1])
+    return float(box[2]) - float(box[0]), float(box[3]) - float(box[1])
+
+
+def _cross_page_strips(writer: IncrementalPdfFileWriter, seal: Image.Image, pages: int,
+                       size_pt: tuple[float, float], y_mm: float) -> None:
+    """骑缝章: one image, one vertical strip of it per page on the page's right edge, as a locked
+    print-only stamp annotation in the same revision the signature covers."""
+    image = PdfImage(seal, writer=writer)
+    image_ref = image.image_ref
+    width, height = size_pt
+    strip = width / pages
+    for index in range(pages):
+        page_ref, _ = writer.find_page_for_modification(index)
+        page = page_ref.get_object()
+        media = page.get("/MediaBox") or [0, 0, 595, 842]
+        right, top = float(media[2]), float(media[3])
+        y = top - y_mm * MM_TO_PT - height
+        content = (f"q {width:.4f} 0 0 {height:.4f} {-index * strip:.4f} 0 cm /Seal Do Q"
+                   ).encode()
+        form = generic.StreamObject({
+            generic.NameObject("/Type"): generic.NameObject("/XObject"),
+            generic.NameObject("/Subtype"): generic.NameObject("/Form"),
+            generic.NameObject("/BBox"): generic.ArrayObject(
+                [generic.FloatObject(0), generic.FloatObject(0), generic.FloatObject(strip),
+                 generic.FloatObject(height)]),
+            generic.NameObject("/Resources"): generic.DictionaryObject({
+                generic.NameObject("/XObject"): generic.DictionaryObject(
+                    {generic.NameObject("/Seal"): image_ref})}),
+        }, stream_data=content)
+        annotation = generic.DictionaryObject({
+            generic.NameObject("/Type"): generic.NameObject("/Annot"),
+            generic.NameObject("/Subtype"): generic.NameObject("/Stamp"),
+            generic.NameObject("/Rect"): generic.ArrayObject(
+                [generic.FloatObject(right - strip), generic.FloatObject(y),
+                 generic.FloatObject(right), generic.FloatObject(y + height)]),
+            generic.NameObject("/F"): generic.NumberObject(4 | 128),  # print, locked
+            generic.NameObject("/P"): page_ref,
+            generic.NameObject("/NM"): generic.TextStringObject(f"yunzhang-cross-page-{index + 1}"),
+            generic.NameObject("/AP"): generic.DictionaryObject(
+                {generic.NameObject("/N"): writer.add_object(form)}),
+        })
+        annotation_ref = writer.add_object(annotation)
+        annots = page.get("/Annots")
+        if isinstance(annots, generic.ArrayObject):
+            annots.append(annotation_ref)
+            holder = page.raw_get("/Annots")
+            if isinstance(holder, generic.IndirectObject):
+                writer.mark_update(holder)
+        else:
+            page[generic.NameObject("/Annots")] = generic.ArrayObject([annotation_ref])
+        writer.update_container(page)
+
+
+def _public_mechanism(certificate: bytes) -> algos.SignedDigestAlgorithm:
+    key = load_der_x509_certificate(certificate).public_key()
+    ecdsa = isinstance(key, ec.EllipticCurvePublicKey)
+    return _mechanism(KeyAlgorithm.EC_P256 if ecdsa else KeyAlgorithm.RSA_2048)
+
+
+def _check_signature(certificate: bytes, data: bytes, signature: bytes) -> None:
+    key = load_der_x509_certificate(certificate).public_key()
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            raise SigningError("only EC P-256 and RSA signers are supported",
+                               code="signing.algorithm")
+    except InvalidSignature:
+        raise SigningError("the signature does not match the prepared document and the signer's "
+                           "certificate", code="signing.bad_signature") from None

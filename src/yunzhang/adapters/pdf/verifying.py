@@ -10,6 +10,8 @@ from datetime import datetime
 from asn1crypto import x509 as ax  # type: ignore[import-untyped]
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import SuspiciousModification
+from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
@@ -48,8 +50,7 @@ class PyHankoVerifier:
                     trust_problem=f"the signature cannot be checked ({type(exc).__name__})"))
                 continue
             stamp = status.timestamp_validity
-            diff = status.diff_result
-            level = getattr(diff, "modification_level", None)
+            modified = _modified_after(status.diff_result, status.coverage)
             found.append(SignatureFacts(
                 field_name=str(signature.field_name), signer_subject=_subject(cert),
                 signer_serial=format(cert.serial_number, "x"),
@@ -62,8 +63,20 @@ class PyHankoVerifier:
                 timestamp_valid=(bool(stamp.intact and stamp.valid and stamp.trusted)
                                  if stamp is not None else None),
                 coverage=status.coverage.name.lower() if status.coverage else "",
-                modified_after=level.name.lower() if level is not None else "none"))
+                modified_after=modified))
         return found
+
+
+def _modified_after(diff: object, coverage: SignatureCoverageLevel | None) -> str:
+    """pyHanko's verdict on what later revisions changed: a modification level, or
+    "suspicious: ..." when its difference policy rejects a change, "unknown" when it could not
+    tell; "none" only when nothing follows the signature."""
+    if isinstance(diff, SuspiciousModification):
+        return f"suspicious: {diff}"[:300]
+    level = getattr(diff, "modification_level", None)
+    if level is not None:
+        return str(level.name.lower())
+    return "none" if coverage is SignatureCoverageLevel.ENTIRE_FILE else "unknown"
 
 
 def _subject(cert: ax.Certificate) -> dict[str, str]:

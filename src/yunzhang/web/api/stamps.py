@@ -48,22 +48,26 @@ async def stamp(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     x_mm: Annotated[float, Query(ge=0, le=2000)] = 20.0,
     y_mm: Annotated[float, Query(ge=0, le=2000)] = 20.0,
+    keyword: Annotated[str | None, Query(min_length=1, max_length=50,
+                                         description="centre the seal on this text, e.g. 盖章处")] = None,
+    cross_page: Annotated[bool, Query(description="骑缝章: a strip on every page's right edge")] = False,
     profile: PadesProfile = PadesProfile.B_T,
     name: Annotated[str, Query(min_length=1, max_length=200)] = "document.pdf",
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> Response:
     """Stamp the PDF in the body (`Content-Type: application/pdf`) with the seal, at `page`,
-    `x_mm`/`y_mm` from the page's top-left corner. Send an `Idempotency-Key` header to make
+    `x_mm`/`y_mm` from the page's top-left corner, or centred on `keyword`, or across every
+    page's right edge (`cross_page`, at `y_mm`); PAdES `profile` B-B, B-T or B-LT. Send an `Idempotency-Key` header to make
     retries safe: a key already used is refused (409 `stamp.replayed`), never stamped twice."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/pdf":
         raise UnsupportedMedia("send the PDF itself as application/pdf", code="stamp.media_type")
     command = stamping.SystemStamp(
         auth.system, seal_id, c.scopes.parse(scope), await request.body(),
-        Placement(page, x_mm, y_mm), profile, name, idempotency_key)
+        Placement(page, x_mm, y_mm, keyword, cross_page), profile, name, idempotency_key)
     stamped = await run_in_threadpool(
         stamping.stamp_as_system, command, caller=auth.caller, uow=c.uow, stamper=c.pdf,
-        clock=c.clock, settings=c.settings)
+        clock=c.clock, settings=c.settings, factory=c.x509)
     record = stamped.record
     return Response(stamped.document, status_code=201, media_type="application/pdf", headers={
         "Location": f"/api/v1/stamps/{record.id}", "X-Stamp-Id": str(record.id),
