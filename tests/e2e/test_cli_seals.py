@@ -205,3 +205,34 @@ def test_stamping_a_directory_resumes_without_stamping_twice(demo_cli: Cli, tmp_
     assert {p.name: p.read_bytes() for p in outbox.glob("*.pdf")} == stamped  # nothing stamped twice
     audit = demo_cli("audit", "list", "--limit", "20").stdout
     assert audit.count("seal:use") == 3 + 1  # three stamps, one refused broken file
+
+
+def test_the_readme_stamp_lines_work_as_written(demo_cli: Cli, tmp_path: Path) -> None:
+    """The quick start's `yunzhang stamp ...` line, taken from the README and run as written
+    (with its exported client secret) against a freshly seeded demo; then the README's verify."""
+    import shlex
+    import shutil
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Stamp a PDF (用印)", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    lines = [line.split("#", 1)[0].strip() for line in block.strip().splitlines()]
+    exported = dict(re.findall(r"(YUNZHANG_[A-Z_]+)=(\S+)", lines[0]))
+    assert exported["YUNZHANG_CLIENT_SECRET"] == "demo-bidding-client-secret-yunzhang-2026"
+    stamp_line, verify_line = (shlex.split(line) for line in lines[1:3])
+    assert stamp_line[:2] == ["yunzhang", "stamp"] and verify_line[:2] == ["yunzhang", "verify"]
+    (tmp_path / "examples").mkdir()
+    shutil.copy(root / "examples" / "contract.pdf", tmp_path / "examples" / "contract.pdf")
+    cli = Cli({**demo_cli.env, "YUNZHANG_CLIENT_SECRET": exported["YUNZHANG_CLIENT_SECRET"]},
+              tmp_path)
+    done = cli(*stamp_line[1:])
+    assert done.returncode == 0, done.stderr
+    assert "on the keyword '盖章处'" in done.stdout
+    report = subprocess.run(["pdfsig", str(tmp_path / "OUT.pdf")], capture_output=True,
+                            text=True).stdout
+    assert "Signature is Valid." in report and "合同专用章" in report
+    verified = cli(*verify_line[1:])
+    assert verified.returncode == 0 and verified.stdout.startswith("OK "), verified.stdout
+    audit = cli("audit", "list", "--limit", "5").stdout
+    assert "seal:auto_stamp" in audit and "system:demo.bidding" in audit

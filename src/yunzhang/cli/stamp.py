@@ -27,7 +27,7 @@ from yunzhang.bootstrap import Container
 from yunzhang.cli.common import acting_as, container
 from yunzhang.domain.stamping import PadesProfile, Placement
 from yunzhang.errors import InvalidInput, YunzhangError
-from yunzhang.services import business_systems, stamping
+from yunzhang.services import business_systems, seals, stamping
 from yunzhang.services.context import Caller
 
 MANIFEST = ".yunzhang-stamp.json"
@@ -115,7 +115,8 @@ def progress_bar(done: int, total: int, width: int = 20) -> str:
 def stamp(
     documents: list[Path] = typer.Argument(..., help="PDF files, or one directory of them"),
     out: Path = typer.Option(..., help="the stamped PDF (one input) or a directory (many)"),
-    seal: str = typer.Option(..., help="the seal's id (yunzhang seals list)"),
+    seal: str = typer.Option(..., help="the seal's id (yunzhang seals list), or <USCC>:<type> "
+                                       "such as 91310115MA1K4DEM05:contract"),
     system: str = typer.Option("", help="the business system the seal is used in (with --as)"),
     page: int = typer.Option(1, help="page, from 1"),
     x: float = typer.Option(20.0, help="mm from the page's left edge"),
@@ -135,7 +136,7 @@ def stamp(
     try:
         seal_id = uuid.UUID(seal)
     except ValueError:
-        raise InvalidInput(f"{seal!r} is not a seal id (a UUID)", code="cli.seal_id") from None
+        seal_id = seals.seal_id_of(seal, uow=container().uow)
     try:
         chosen = PadesProfile(profile.upper())
     except ValueError:

@@ -27,6 +27,7 @@ from yunzhang.domain.seals import (
     template_for,
 )
 from yunzhang.errors import Conflict, InvalidInput, NotFound
+from yunzhang.domain.ids import Uscc
 from yunzhang.services import authorization, pki
 from yunzhang.services.audit import refusals_audited
 from yunzhang.services.context import Caller
@@ -420,6 +421,29 @@ class SealUser:
     business_system: str
     automatic: bool = False
     scope: str | None = None
+
+
+def seal_id_of(reference: str, *, uow: UnitOfWorkFactory) -> uuid.UUID:
+    """A seal named by its id, or as ``<USCC>:<type code>`` (e.g. ``91310115MA1K4DEM05:contract``):
+    the enterprise's one usable seal of that type. Naming a seal decides nothing: using it does."""
+    text = reference.strip()
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        pass
+    uscc, colon, type_code = text.partition(":")
+    if not colon or not type_code:
+        raise InvalidInput(f"{text[:80]!r} is neither a seal id (a UUID) nor <USCC>:<seal type> "
+                           f"(e.g. 91310115MA1K4DEM05:contract)", code="seal.reference")
+    with uow() as tx:
+        enterprise = tx.enterprises.by_uscc(Uscc.parse(uscc).value)
+        found = [s for s in tx.seals.of_enterprise(enterprise.id) if s.type_code == type_code
+                 and s.status.can_stamp()] if enterprise else []
+    if len(found) != 1:
+        what = "no usable" if not found else f"{len(found)} usable"
+        raise NotFound(f"{what} {type_code} seals at {uscc}; name the seal by its id",
+                       code="seal.not_found")
+    return found[0].id
 
 
 def stamping_key(user: SealUser, seal_id: uuid.UUID, *, caller: Caller, uow: UnitOfWorkFactory,
