@@ -236,3 +236,22 @@ def test_the_readme_stamp_lines_work_as_written(demo_cli: Cli, tmp_path: Path) -
     assert verified.returncode == 0 and verified.stdout.startswith("OK "), verified.stdout
     audit = cli("audit", "list", "--limit", "5").stdout
     assert "seal:auto_stamp" in audit and "system:demo.bidding" in audit
+
+    # The same file asked again (its idempotency key is the input's and the request's digest)
+    # is not stamped twice; bad credentials and incomplete commands are one line each.
+    args = stamp_line[1:]
+    cases = [
+        (cli, [*args[:args.index("--out") + 1], "AGAIN.pdf", *args[args.index("--out") + 2:]],
+         4, "stamp.replayed"),
+        (Cli({**cli.env, "YUNZHANG_CLIENT_SECRET": "wrong-secret"}, tmp_path),
+         [*args[:3], "W.pdf", *args[4:]], 5, "client.auth"),
+        (cli, [*args[:3], "S.pdf", *args[4:args.index("--scope")]], 2, "cli.scope"),
+        (cli, [*args[:3], "B.pdf", *args[4:], "--as", AGENT], 2, "cli.stamper"),
+        (cli, [*args[:3], "T.pdf", "--seal", f"{DEMO_USCC}:finance",
+               *args[args.index("--client"):]], 3, "seal.not_found"),
+    ]
+    for runner, argv, exit_code, code in cases:
+        done = runner(*argv)
+        assert (done.returncode, done.stderr.strip().rsplit(" ", 1)[-1]) == (
+            exit_code, f"[{code}]"), (argv, done.stderr)
+    assert sorted(p.name for p in tmp_path.glob("*.pdf")) == ["OUT.pdf"]
