@@ -11,6 +11,7 @@ import typer
 from yunzhang import __version__
 from yunzhang.cli import (
     audit,
+    business_systems,
     db,
     enterprises,
     grants,
@@ -21,7 +22,6 @@ from yunzhang.cli import (
     seals,
     staff,
     stamp,
-    systems,
     verify,
 )
 from yunzhang.cli.common import cli_caller, settings
@@ -45,7 +45,7 @@ app.add_typer(pki.persons_app, name="persons")
 app.add_typer(seals.app, name="seals")
 app.add_typer(staff.app, name="staff")
 app.add_typer(keys.app, name="keys")
-app.add_typer(systems.app, name="rp")
+app.add_typer(business_systems.app, name="rp")
 app.command("stamp")(stamp.stamp)
 app.command("verify")(verify.verify)
 

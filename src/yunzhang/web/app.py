@@ -18,7 +18,7 @@ from yunzhang.web import problems
 from yunzhang.web.api import (
     admin,
     admin_pki,
-    admin_systems,
+    business_systems,
     enterprises,
     grants,
     health,
@@ -76,7 +76,7 @@ def create_app(
     app.include_router(stamps.router)
     app.include_router(admin.router)
     app.include_router(admin_pki.router)
-    app.include_router(admin_systems.router)
+    app.include_router(business_systems.router)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
