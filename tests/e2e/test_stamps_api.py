@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 from tests.e2e.persons_support import limiter_on_test_clock, problem, tiny_png  # noqa: F401
 from tests.e2e.roles_support import API, Cast, Person, cast, company, liveness, post  # noqa: F401
 from tests.e2e.seals_support import active_seal, pki, reviewer  # noqa: F401
-from tests.e2e.test_stamping import pdf, signatures_valid
+from tests.e2e.test_stamping import pdf, signatures_valid, tool
 from yunzhang.adapters.clock import FixedClock
 from yunzhang.adapters.db import tables
 from yunzhang.bootstrap import Container
@@ -306,3 +307,42 @@ def test_operator_registration(client: TestClient, container: Container) -> None
                   if e.action == "business_system:register"]
     assert [e.outcome for e in registered].count("success") == 1
     assert all(first["secret"] not in str(e.details) for e in registered)
+
+
+def broken_xref(kind: str) -> bytes:
+    """A one-page PDF whose cross-reference data is damaged in one way."""
+    data = pdf(1)
+    table = data.rindex(b"\nxref") + 1
+    if kind == "startxref-into-nowhere":
+        return data[:data.rindex(b"startxref")] + b"startxref\n12\n%%EOF\n"
+    if kind == "offsets-off":  # every object's offset 7 bytes late
+        entries = re.sub(rb"(\d{10}) 00000 n", lambda m: b"%010d 00000 n" % (int(m[1]) + 7),
+                         data[table:])
+        return data[:table] + entries
+    assert kind == "truncated"
+    return data[:table]
+
+
+@pytest.mark.parametrize("kind", ["startxref-into-nowhere", "offsets-off", "truncated"])
+def test_broken_cross_reference_tables_are_refused(
+        client: TestClient, container: Container, seal: dict[str, Any], system: dict[str, str],
+        granted: dict[str, Any], kind: str) -> None:
+    body = problem(stamp(client, system, seal, broken_xref(kind)), 422, "pdf.unreadable")
+    assert body["detail"].startswith("not a readable PDF")
+    assert count(container, tables.stamps) == 0 and used(container, granted["id"]) == 0
+
+
+def test_a_locked_pdf_and_a_revoked_seal_are_refused(
+        client: TestClient, container: Container, cast: Cast, seal: dict[str, Any],
+        system: dict[str, str], granted: dict[str, Any], tmp_path: Path) -> None:
+    plain, locked = tmp_path / "plain.pdf", tmp_path / "locked.pdf"
+    plain.write_bytes(pdf(1))
+    done = tool("qpdf", "--encrypt", "user", "owner", "256", "--", str(plain), str(locked))
+    assert done.returncode == 0, done.stderr
+    assert "password-protected" in problem(stamp(client, system, seal, locked.read_bytes()), 422,
+                                           "pdf.encrypted")["detail"]
+    assert post(client, f"{API}/seals/{seal['id']}/revoke", cast.company.legal_rep,
+                {"reason": "印章作废"}).status_code == 200
+    assert "revoked" in problem(stamp(client, system, seal, pdf(1)), 409,
+                                "seal.not_usable")["detail"]
+    assert count(container, tables.stamps) == 0 and used(container, granted["id"]) == 0
