@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -13,6 +14,10 @@ from pdfminer.pdfparser import PDFSyntaxError
 from pdfminer.psparser import PSException
 
 from yunzhang.errors import InvalidInput
+
+# pdfminer logs a warning for every font descriptor it finds incomplete (common in real PDFs);
+# what matters to us is whether the text was found, which the result says.
+logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)
