@@ -15,6 +15,8 @@ import asyncio
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import BinaryIO
 
 from asn1crypto import algos, cms, tsp  # type: ignore[import-untyped]
 from asn1crypto import x509 as ax
@@ -36,6 +38,12 @@ from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from yunzhang.adapters.pdf.fastpath import (
+    CmsTemplate,
+    FastPathUnsupported,
+    SealAppearance,
+    fast_stamp,
+)
 from yunzhang.adapters.pdf.text import find_keyword
 from yunzhang.domain.keys import KeyAlgorithm
 from yunzhang.domain.stamping import MM_TO_PT, PadesProfile, Placement, PreparedSignature
@@ -101,6 +109,7 @@ class _Layout:
 class PyHankoStamper:
     def __init__(self, keys: KeyStore, timestamp: Callable[[bytes], bytes]) -> None:
         self._keys = keys
+        self._answer = timestamp
         self._timestamper = InProcessTimeStamper(timestamp)
 
     def stamp(self, document: bytes, *, key_id: str, algorithm: KeyAlgorithm, certificate: bytes,
@@ -108,23 +117,43 @@ class PyHankoStamper:
               placement: Placement, profile: PadesProfile, field_name: str,
               crls: Sequence[bytes] = ()) -> bytes:
         """The document with one more PAdES signature and the seal image at ``placement``."""
-        writer, layout, style = self._prepare(document, image_png, size_mm, placement)
+        out = io.BytesIO()
+        self.stamp_stream(io.BytesIO(document), out, key_id=key_id, algorithm=algorithm,
+                          certificate=certificate, chain=chain, image_png=image_png,
+                          size_mm=size_mm, placement=placement, profile=profile,
+                          field_name=field_name, crls=crls)
+        return out.getvalue()
+
+    def stamp_stream(self, source: BinaryIO, output: BinaryIO, *, key_id: str,
+                     algorithm: KeyAlgorithm, certificate: bytes, chain: list[bytes],
+                     image_png: bytes, size_mm: tuple[float, float], placement: Placement,
+                     profile: PadesProfile, field_name: str, crls: Sequence[bytes] = ()) -> None:
+        """The same from a seekable file to another, never holding the document in memory on
+        the fast path (a 1 GB PDF is stamped in little memory: benchmarks/stamp.py). The fast
+        path when it can; else pyHanko's general pipeline."""
+        if profile is not PadesProfile.B_LT and not placement.cross_page:
+            try:
+                self._fast(source, output, key_id, certificate, chain, image_png, size_mm,
+                           placement, profile, field_name)
+                return
+            except FastPathUnsupported:
+                output.seek(0)
+                output.truncate()  # pyHanko signs it, or names what is wrong with the document
+        writer, layout, style = self._prepare(source, image_png, size_mm, placement)
         signer = KeyStoreSigner(self._keys, key_id, algorithm, certificate, chain)
         pdf_signer = self._pdf_signer(signer, layout, style, profile, field_name, chain, crls)
-        out = io.BytesIO()
         try:
-            pdf_signer.sign_pdf(writer, output=out)
+            pdf_signer.sign_pdf(writer, output=output)
         except (PdfError, ValueError) as exc:
             raise SigningError(f"the PDF could not be signed ({type(exc).__name__}: {exc})",
                                code="signing.failed") from None
-        return out.getvalue()
 
     def prepare_external(self, document: bytes, *, certificate: bytes, chain: list[bytes],
                          image_png: bytes, size_mm: tuple[float, float], placement: Placement,
                          field_name: str) -> PreparedSignature:
         """The document made ready for a signature whose key is elsewhere: the CMS signed
         attributes to sign (``to_sign``, DER) and the state ``finish_external`` needs."""
-        writer, layout, style = self._prepare(document, image_png, size_mm, placement)
+        writer, layout, style = self._prepare(io.BytesIO(document), image_png, size_mm, placement)
         cert = ax.Certificate.load(certificate)
         signer = signers.ExternalSigner(cert, _registry(chain), signature_value=bytes(512),
                                         signature_mechanism=_public_mechanism(certificate))
@@ -175,13 +204,38 @@ class PyHankoStamper:
             raise SigningError(f"the signature could not be embedded ({type(exc).__name__}: "
                                f"{exc})", code="signing.failed") from None
 
+    def _fast(self, source: BinaryIO, output: BinaryIO, key_id: str, certificate: bytes,
+              chain: list[bytes], image_png: bytes, size_mm: tuple[float, float],
+              placement: Placement, profile: PadesProfile, field_name: str) -> None:
+        try:
+            source.seek(0)
+            reader = PdfFileReader(source, strict=False)
+            if reader.encrypted:
+                raise FastPathUnsupported("encrypted")
+            pages = int(reader.root["/Pages"]["/Count"])
+            if placement.page > pages:
+                raise InvalidInput(f"page {placement.page} is out of range: the PDF has {pages}",
+                                   code="stamp.page")
+            index, box = _box(reader, source, placement, size_mm)
+        except (InvalidInput, FastPathUnsupported):
+            raise
+        except _PDF_ERRORS:
+            raise FastPathUnsupported("unreadable") from None
+        fast_stamp(source, output, page_index=index, box=box,
+                   appearance=SealAppearance.from_png(image_png), field_name=field_name,
+                   cms=CmsTemplate.build(certificate, chain),
+                   sign=lambda data: self._keys.sign(key_id, data),
+                   timestamp=self._answer if profile is PadesProfile.B_T else None,
+                   signing_time=datetime.now(UTC), reader=reader)
+
     # -- shared steps --------------------------------------------------------------------
 
-    def _prepare(self, document: bytes, image_png: bytes, size_mm: tuple[float, float],
+    def _prepare(self, source: BinaryIO, image_png: bytes, size_mm: tuple[float, float],
                  placement: Placement) -> tuple[IncrementalPdfFileWriter, _Layout,
                                                 StaticStampStyle | None]:
         try:
-            reader = PdfFileReader(io.BytesIO(document), strict=False)
+            source.seek(0)
+            reader = PdfFileReader(source, strict=False)
             if reader.encrypted:
                 raise InvalidInput("the PDF is password-protected; remove the protection first",
                                    code="pdf.encrypted")
@@ -189,7 +243,7 @@ class PyHankoStamper:
             if placement.page > pages:
                 raise InvalidInput(f"page {placement.page} is out of range: the PDF has {pages}",
                                    code="stamp.page")
-            writer = IncrementalPdfFileWriter(io.BytesIO(document), strict=False)
+            writer = IncrementalPdfFileWriter(source, strict=False)
             with Image.open(io.BytesIO(image_png)) as opened:
                 opened.load()
                 seal_image = opened.copy()
@@ -200,16 +254,7 @@ class PyHankoStamper:
                                        code="stamp.cross_page")
                 _cross_page_strips(writer, seal_image, pages, (width, height), placement.y_mm)
                 return writer, _Layout(pages - 1, None), None
-            if placement.keyword is not None:
-                found = find_keyword(document, placement.keyword, first_page=placement.page - 1)
-                cx, cy = found.centre
-                index, box = found.page_index, (cx - width / 2, cy - height / 2, cx + width / 2,
-                                                cy + height / 2)
-            else:
-                index = placement.page - 1
-                _, page_height = _page_size(reader, index)
-                left, top = placement.x_mm * MM_TO_PT, page_height - placement.y_mm * MM_TO_PT
-                box = (left, top - height, left + width, top)
+            index, box = _box(reader, source, placement, size_mm)
         except InvalidInput:
             raise
         except _PDF_ERRORS as exc:
@@ -217,7 +262,8 @@ class PyHankoStamper:
                                code="pdf.unreadable") from None
         style = StaticStampStyle(background=PdfImage(seal_image), border_width=0,
                                  background_opacity=1.0)
-        return writer, _Layout(index, tuple(int(round(v)) for v in box)), style  # type: ignore[arg-type]
+        whole = (int(round(box[0])), int(round(box[1])), int(round(box[2])), int(round(box[3])))
+        return writer, _Layout(index, whole), style
 
     def _pdf_signer(self, signer: signers.Signer, layout: _Layout, style: StaticStampStyle | None,
                     profile: PadesProfile, field_name: str, chain: Sequence[bytes],
@@ -239,6 +285,20 @@ class PyHankoStamper:
             timestamper=self._timestamper if profile is not PadesProfile.B_B else None,
             new_field_spec=fields.SigFieldSpec(field_name, on_page=layout.page_index,
                                                box=layout.box))
+
+
+def _box(reader: PdfFileReader, source: BinaryIO, placement: Placement,
+         size_mm: tuple[float, float]) -> tuple[int, tuple[float, float, float, float]]:
+    """The page (from 0) and the seal's box in its user space, for a position or a keyword."""
+    width, height = size_mm[0] * MM_TO_PT, size_mm[1] * MM_TO_PT
+    if placement.keyword is not None:
+        found = find_keyword(source, placement.keyword, first_page=placement.page - 1)
+        cx, cy = found.centre
+        return found.page_index, (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
+    index = placement.page - 1
+    _, page_height = _page_size(reader, index)
+    left, top = placement.x_mm * MM_TO_PT, page_height - placement.y_mm * MM_TO_PT
+    return index, (left, top - height, left + width, top)
 
 
 def _page_size(reader: PdfFileReader, index: int) -> tuple[float, float]:

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from io import IOBase
+from typing import BinaryIO, cast
 
 from pdfminer.high_level import extract_pages
 from pdfminer.layout import LAParams, LTChar, LTComponent, LTContainer, LTTextLine
@@ -43,12 +44,13 @@ def _compact(text: str) -> str:
     return "".join(text.split())
 
 
-def find_keyword(document: bytes, keyword: str, *, first_page: int = 0) -> Found:
+def find_keyword(document: BinaryIO, keyword: str, *, first_page: int = 0) -> Found:
     """The first occurrence of ``keyword`` (whitespace inside it ignored, as text extraction
     splits words arbitrarily) on or after page ``first_page`` (from 0)."""
     wanted = _compact(keyword)
     try:
-        pages = extract_pages(io.BytesIO(document), laparams=LAParams())
+        document.seek(0)
+        pages = extract_pages(cast(IOBase, document), laparams=LAParams())
         for index, page in enumerate(pages):
             if index < first_page:
                 continue
