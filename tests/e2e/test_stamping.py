@@ -51,11 +51,14 @@ def signatures_valid(path: Path, count: int) -> str:
 
 def stamp(container: Container, person: Person, seal: dict[str, Any], document: bytes,
           **kwargs: Any) -> bytes:
-    return stamping.stamp_document(
-        stamping.StampDocument(uuid.UUID(person.id), uuid.UUID(seal["id"]), "bidding", document,
-                               **kwargs),
-        caller=Caller(actor=f"person:{person.id}"), uow=container.uow, stamper=container.pdf,
-        clock=container.clock, settings=container.settings, factory=container.x509).document
+    output = io.BytesIO()
+    stamping.stamp_document(
+        stamping.StampDocument(uuid.UUID(person.id), uuid.UUID(seal["id"]), "bidding",
+                               io.BytesIO(document), **kwargs),
+        output=output, caller=Caller(actor=f"person:{person.id}"), uow=container.uow,
+        stamper=container.pdf, clock=container.clock, settings=container.settings,
+        factory=container.x509)
+    return output.getvalue()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ commits, both backends."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import timedelta
 
@@ -58,9 +59,10 @@ def test_parallel_stamps_never_exceed_the_grant(live: Container) -> None:  # noq
 
     outcomes = race(lambda i: stamping.stamp_as_system(
         stamping.SystemStamp(registered.system, uuid.UUID(str(seal.id)),
-                             "ecommerce.bidding.full_process", document, Placement(1, 20 + i, 20),
-                             PadesProfile.B_B, idempotency_key=f"doc-{i}"),
-        caller=caller, uow=live.uow, stamper=live.pdf, clock=live.clock,
+                             "ecommerce.bidding.full_process", io.BytesIO(document),
+                             Placement(1, 20 + i, 20), PadesProfile.B_B,
+                             idempotency_key=f"doc-{i}"),
+        output=io.BytesIO(), caller=caller, uow=live.uow, stamper=live.pdf, clock=live.clock,
         settings=live.settings, factory=live.x509), STAMPS)
 
     assert outcomes.count("ok") == MAXIMUM, outcomes

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import BinaryIO, Optional
 
 import typer
 
@@ -31,6 +31,7 @@ from yunzhang.services import business_systems, seals, stamping
 from yunzhang.services.context import Caller
 
 MANIFEST = ".yunzhang-stamp.json"
+CHUNK = 1 << 20
 CLIENT_SECRET_ENV = "YUNZHANG_CLIENT_SECRET"
 EXIT_SOME_FAILED = 11
 
@@ -42,10 +43,40 @@ class Job:
     placement: Placement
     profile: PadesProfile
 
-    def key(self, data: bytes) -> str:
+    def key(self, input_sha256: bytes) -> str:
         """Idempotency key: the same input stamped the same way is the same job."""
         asked = f"{self.seal_id}|{self.system}|{self.placement}|{self.profile.value}".encode()
-        return hashlib.sha256(hashlib.sha256(data).digest() + asked).hexdigest()
+        return hashlib.sha256(input_sha256 + asked).hexdigest()
+
+
+def _file_error(path: Path, exc: OSError, verb: str) -> InvalidInput:
+    return InvalidInput(f"cannot {verb} {path}: {exc.strerror}", code="cli.file")
+
+
+def _sha256(path: Path) -> bytes:
+    """Files are read in chunks: a document of any size is never held whole."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(CHUNK):
+                digest.update(chunk)
+    except OSError as exc:
+        raise _file_error(path, exc, "read") from None
+    return digest.digest()
+
+
+def _starts_with(path: Path, prefix: Path) -> bool:
+    """Whether ``path`` is longer than ``prefix`` and begins with all of it."""
+    try:
+        if path.stat().st_size <= prefix.stat().st_size:
+            return False
+        with path.open("rb") as whole, prefix.open("rb") as start:
+            while chunk := start.read(CHUNK):
+                if whole.read(len(chunk)) != chunk:
+                    return False
+        return True
+    except OSError as exc:
+        raise _file_error(path, exc, "read") from None
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -55,17 +86,28 @@ def _write_atomically(path: Path, data: bytes) -> None:
         os.replace(temp, path)
     except OSError as exc:
         temp.unlink(missing_ok=True)
-        raise InvalidInput(f"cannot write {path}: {exc.strerror}", code="cli.file") from None
+        raise _file_error(path, exc, "write") from None
 
 
-def _read(path: Path) -> bytes:
+# (source, output, document name, idempotency key) -> SHA-256 of the output, as recorded
+Stamper = Callable[[BinaryIO, BinaryIO, str, str], str]
+
+
+def _stamp_file(document: Path, target: Path, stamp_one: Stamper, key: str) -> str:
+    """Stamp into a temporary file beside the target, renamed into place once complete: a crash
+    never leaves half a PDF, and the input is only read."""
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
-        return path.read_bytes()
+        with document.open("rb") as source, temp.open("w+b") as output:
+            sha256 = stamp_one(source, output, document.name, key)
+            output.flush()
+            os.fsync(output.fileno())
+        os.replace(temp, target)
+        return sha256
     except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}", code="cli.file") from None
-
-
-Stamper = Callable[[bytes, str], bytes]
+        raise _file_error(target, exc, "write") from None
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def _stamper(c: Container, job: Job, as_: str | None, client: str | None,
@@ -85,12 +127,12 @@ def _stamper(c: Container, job: Job, as_: str | None, client: str | None,
                                code="cli.scope")
         parsed = c.scopes.parse(scope)
 
-        def as_system(data: bytes, name: str) -> bytes:
+        def as_system(source: BinaryIO, output: BinaryIO, name: str, key: str) -> str:
             return stamping.stamp_as_system(
-                stamping.SystemStamp(system, job.seal_id, parsed, data, job.placement,
-                                     job.profile, name, idempotency_key=job.key(data)),
-                caller=caller, uow=c.uow, stamper=c.pdf, clock=c.clock,
-                settings=c.settings, factory=c.x509).document
+                stamping.SystemStamp(system, job.seal_id, parsed, source, job.placement,
+                                     job.profile, name, idempotency_key=key),
+                output=output, caller=caller, uow=c.uow, stamper=c.pdf, clock=c.clock,
+                settings=c.settings, factory=c.x509).sha256_out
         return as_system
     assert as_ is not None
     if not job.system:
@@ -98,12 +140,12 @@ def _stamper(c: Container, job: Job, as_: str | None, client: str | None,
                            code="cli.system")
     who = acting_as(c, as_)
 
-    def as_person(data: bytes, name: str) -> bytes:
+    def as_person(source: BinaryIO, output: BinaryIO, name: str, key: str) -> str:
         return stamping.stamp_document(
-            stamping.StampDocument(who.person_id, job.seal_id, job.system, data, job.placement,
+            stamping.StampDocument(who.person_id, job.seal_id, job.system, source, job.placement,
                                    job.profile, name),
-            caller=who.caller, uow=c.uow, stamper=c.pdf, clock=c.clock,
-            settings=c.settings, factory=c.x509).document
+            output=output, caller=who.caller, uow=c.uow, stamper=c.pdf, clock=c.clock,
+            settings=c.settings, factory=c.x509).sha256_out
     return as_person
 
 
@@ -160,9 +202,8 @@ def _single(document: Path, out: Path, job: Job, overwrite: bool,
                            code="stamp.overwrite")
     if out.exists() and not overwrite:
         raise InvalidInput(f"{out} exists; pass --overwrite to replace it", code="stamp.overwrite")
-    data = _read(document)
-    stamp_one = stamper_for(container())
-    _write_atomically(out, stamp_one(data, document.name))
+    key = job.key(_sha256(document))
+    _stamp_file(document, out, stamper_for(container()), key)
     typer.echo(f"{out}: stamped with seal {job.seal_id} ({job.profile.value}, "
                f"{job.placement.describe()})")
 
@@ -186,29 +227,25 @@ def _many(inputs: list[Path], out: Path, job: Job, overwrite: bool,
         target = out / document.name
         progress = f"{progress_bar(i, len(inputs))} {document.name}"
         try:
-            data = _read(document)
-            key = job.key(data)
+            key = job.key(_sha256(document))
             done = manifest.get(document.name)
             if done and done["key"] == key and target.exists() and \
-                    hashlib.sha256(target.read_bytes()).hexdigest() == done["sha256"]:
+                    _sha256(target).hex() == done["sha256"]:
                 typer.echo(f"{progress}: already stamped, skipped")
                 continue
             if target.exists() and not overwrite:
-                existing = target.read_bytes()
                 # A stamp is an incremental update: its output begins with the input unchanged.
                 # An output written just before a crash that kept the manifest from recording it
                 # is recognized so, and not stamped a second time.
-                if len(existing) > len(data) and existing.startswith(data):
-                    manifest[document.name] = {
-                        "key": key, "sha256": hashlib.sha256(existing).hexdigest()}
+                if _starts_with(target, document):
+                    manifest[document.name] = {"key": key, "sha256": _sha256(target).hex()}
                     _write_atomically(manifest_path, json.dumps(manifest, indent=1).encode())
                     typer.echo(f"{progress}: already stamped (found after an interruption), skipped")
                     continue
                 raise InvalidInput(f"{target} exists and is not a stamped copy of {document.name}; "
                                    f"pass --overwrite", code="stamp.overwrite")
-            signed = stamp_one(data, document.name)
-            _write_atomically(target, signed)
-            manifest[document.name] = {"key": key, "sha256": hashlib.sha256(signed).hexdigest()}
+            sha256 = _stamp_file(document, target, stamp_one, key)
+            manifest[document.name] = {"key": key, "sha256": sha256}
             _write_atomically(manifest_path, json.dumps(manifest, indent=1).encode())
             typer.echo(f"{progress}: stamped")
         except YunzhangError as err:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import BinaryIO, Protocol, Self, runtime_checkable
 
 from yunzhang.domain.audit import AuditEvent, AuditRecord
 from yunzhang.domain.enterprises import Enterprise
@@ -207,14 +207,14 @@ class PdfStamper(Protocol):
     """PAdES signing of PDF documents (pyHanko): with a key in the KeyStore, or with a key held
     elsewhere in two steps (prepare, then finish with the signature made there)."""
 
-    def stamp(self, document: bytes, *, key_id: str, algorithm: KeyAlgorithm, certificate: bytes,
-              chain: list[bytes], image_png: bytes, size_mm: tuple[float, float],
-              placement: Placement, profile: PadesProfile, field_name: str,
-              crls: Sequence[bytes] = ()) -> bytes:
-        """The document with one more signature (earlier ones stay valid: an incremental
-        update) showing ``image_png`` at ``placement``; ``chain`` ends with the root; ``crls``
-        are embedded for B-LT. InvalidInput (``pdf.*``, ``stamp.*``) for a document that cannot
-        be signed as asked."""
+    def stamp_stream(self, source: BinaryIO, output: BinaryIO, *, key_id: str,
+                     algorithm: KeyAlgorithm, certificate: bytes, chain: list[bytes],
+                     image_png: bytes, size_mm: tuple[float, float], placement: Placement,
+                     profile: PadesProfile, field_name: str, crls: Sequence[bytes] = ()) -> None:
+        """Write to ``output`` the document of ``source`` (both seekable files) with one more
+        signature (earlier ones stay valid: an incremental update) showing ``image_png`` at
+        ``placement``; ``chain`` ends with the root; ``crls`` are embedded for B-LT.
+        InvalidInput (``pdf.*``, ``stamp.*``) for a document that cannot be signed as asked."""
         ...
 
     def prepare_external(self, document: bytes, *, certificate: bytes, chain: list[bytes],

@@ -5,9 +5,11 @@ under an auto-stamp grant (平台自动签). Every stamp is decided, recorded an
 from __future__ import annotations
 
 import hashlib
+import io
 import secrets
 import uuid
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from yunzhang.config import Settings
 from yunzhang.domain.audit import AuditRecord, AuditTag
@@ -26,12 +28,13 @@ MAX_IDEMPOTENCY_KEY = 100
 
 @dataclass(frozen=True)
 class StampDocument:
-    """A person stamps (seal:use)."""
+    """A person stamps (seal:use). ``document`` is a seekable binary file (a BytesIO of an
+    uploaded body, or an open file: it is read in chunks, never whole)."""
 
     actor_id: uuid.UUID
     seal_id: uuid.UUID
     business_system: str
-    document: bytes = field(repr=False)
+    document: BinaryIO = field(repr=False)
     placement: Placement = Placement()
     profile: PadesProfile = PadesProfile.B_T
     name: str = "document.pdf"
@@ -44,33 +47,41 @@ class SystemStamp:
     system: BusinessSystem
     seal_id: uuid.UUID
     scope: str
-    document: bytes = field(repr=False)
+    document: BinaryIO = field(repr=False)
     placement: Placement = Placement()
     profile: PadesProfile = PadesProfile.B_T
     name: str = "document.pdf"
     idempotency_key: str | None = None
 
 
-@dataclass(frozen=True)
-class Stamped:
-    record: StampRecord
-    document: bytes = field(repr=False)
+CHUNK = 1 << 20
+
+
+def _digest(file: BinaryIO) -> str:
+    file.seek(0)
+    digest = hashlib.sha256()
+    while chunk := file.read(CHUNK):
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()
 
 
 @refusals_audited(AuditTag.SEAL_USE, lambda cmd: f"seal:{cmd.seal_id}")
-def stamp_document(cmd: StampDocument, *, caller: Caller, uow: UnitOfWorkFactory,
-                   stamper: PdfStamper, clock: Clock, settings: Settings,
-                   factory: CertificateFactory) -> Stamped:
+def stamp_document(cmd: StampDocument, *, output: BinaryIO, caller: Caller,
+                   uow: UnitOfWorkFactory, stamper: PdfStamper, clock: Clock, settings: Settings,
+                   factory: CertificateFactory) -> StampRecord:
+    """The stamped document is written to ``output`` (seekable, empty)."""
     user = seals.SealUser(cmd.actor_id, cmd.business_system)
-    return _stamp(user, cmd.seal_id, cmd.document, cmd.placement, cmd.profile, cmd.name, None,
-                  caller=caller, uow=uow, stamper=stamper, clock=clock, settings=settings,
+    return _stamp(user, cmd.seal_id, cmd.document, output, cmd.placement, cmd.profile, cmd.name,
+                  None, caller=caller, uow=uow, stamper=stamper, clock=clock, settings=settings,
                   factory=factory)
 
 
 @refusals_audited(AuditTag.SEAL_AUTO_STAMP, lambda cmd: f"seal:{cmd.seal_id}")
-def stamp_as_system(cmd: SystemStamp, *, caller: Caller, uow: UnitOfWorkFactory,
-                    stamper: PdfStamper, clock: Clock, settings: Settings,
-                   factory: CertificateFactory) -> Stamped:
+def stamp_as_system(cmd: SystemStamp, *, output: BinaryIO, caller: Caller,
+                    uow: UnitOfWorkFactory, stamper: PdfStamper, clock: Clock,
+                    settings: Settings, factory: CertificateFactory) -> StampRecord:
+    """The stamped document is written to ``output`` (seekable, empty)."""
     key = cmd.idempotency_key
     if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
         raise InvalidInput(f"an idempotency key has 1 to {MAX_IDEMPOTENCY_KEY} printable "
@@ -79,15 +90,15 @@ def stamp_as_system(cmd: SystemStamp, *, caller: Caller, uow: UnitOfWorkFactory,
         with uow() as tx:
             earlier = tx.stamps.by_idempotency_key(cmd.system.client_id, key)
         if earlier is not None:
-            same = earlier.sha256_in == hashlib.sha256(cmd.document).hexdigest()
+            same = earlier.sha256_in == _digest(cmd.document)
             raise Conflict(
                 f"idempotency key {key!r} was used at {show_time(earlier.created_at)} for stamp "
                 f"{earlier.id} ({'the same document' if same else 'a different document'}; its "
                 f"result has SHA-256 {earlier.sha256_out}); nothing was stamped again",
                 code="stamp.replayed" if same else "stamp.idempotency_key_reused")
     user = seals.SealUser(cmd.system.id, cmd.system.client_id, automatic=True, scope=cmd.scope)
-    return _stamp(user, cmd.seal_id, cmd.document, cmd.placement, cmd.profile, cmd.name, key,
-                  caller=caller, uow=uow, stamper=stamper, clock=clock, settings=settings,
+    return _stamp(user, cmd.seal_id, cmd.document, output, cmd.placement, cmd.profile, cmd.name,
+                  key, caller=caller, uow=uow, stamper=stamper, clock=clock, settings=settings,
                   factory=factory)
 
 
@@ -100,22 +111,25 @@ def stamp_of(system: BusinessSystem, stamp_id: uuid.UUID, *, uow: UnitOfWorkFact
     return record
 
 
-def _stamp(user: seals.SealUser, seal_id: uuid.UUID, document: bytes, placement: Placement,
-           profile: PadesProfile, name: str, idempotency_key: str | None, *, caller: Caller,
-           uow: UnitOfWorkFactory, stamper: PdfStamper, clock: Clock,
-           settings: Settings, factory: CertificateFactory) -> Stamped:
-    if len(document) > settings.max_document_bytes:
-        raise PayloadTooLarge(f"the document has {len(document)} bytes; the limit is "
+def _stamp(user: seals.SealUser, seal_id: uuid.UUID, document: BinaryIO, output: BinaryIO,
+           placement: Placement, profile: PadesProfile, name: str, idempotency_key: str | None,
+           *, caller: Caller, uow: UnitOfWorkFactory, stamper: PdfStamper, clock: Clock,
+           settings: Settings, factory: CertificateFactory) -> StampRecord:
+    size = document.seek(0, io.SEEK_END)
+    if size > settings.max_document_bytes:
+        raise PayloadTooLarge(f"the document has {size} bytes; the limit is "
                               f"{settings.max_document_bytes}", code="stamp.too_large")
     key = seals.stamping_key(user, seal_id, caller=caller, uow=uow, clock=clock)
     image = key.image
     crls = ([pki.current_crl(ca.value, uow=uow, factory=factory, clock=clock)
              for ca in (CaName.ORGANIZATION, CaName.ROOT)] if profile is PadesProfile.B_LT else [])
-    signed = stamper.stamp(
-        document, key_id=key.key_id, algorithm=key.certificate.algorithm,
+    sha256_in = _digest(document)
+    stamper.stamp_stream(
+        document, output, key_id=key.key_id, algorithm=key.certificate.algorithm,
         certificate=key.certificate.der, chain=[c.der for c in key.chain], image_png=image.png,
         size_mm=(image.width_mm, image.height_mm), placement=placement, profile=profile,
         field_name=f"yunzhang-seal-{secrets.token_hex(6)}", crls=crls)
+    sha256_out = _digest(output)
     with uow(request_id=caller.request_id) as tx:
         grant_id = None
         if user.automatic:
@@ -130,8 +144,7 @@ def _stamp(user: seals.SealUser, seal_id: uuid.UUID, document: bytes, placement:
         record = StampRecord(
             seal_id=key.seal.id, enterprise_id=key.seal.enterprise_id, actor=caller.actor,
             business_system=user.business_system, document_name=name[:200],
-            sha256_in=hashlib.sha256(document).hexdigest(),
-            sha256_out=hashlib.sha256(signed).hexdigest(), profile=profile,
+            sha256_in=sha256_in, sha256_out=sha256_out, profile=profile,
             created_at=clock.now(), auto_stamp_grant_id=grant_id, idempotency_key=idempotency_key)
         tx.stamps.add(record)
         tag = AuditTag.SEAL_AUTO_STAMP if user.automatic else AuditTag.SEAL_USE
@@ -143,4 +156,4 @@ def _stamp(user: seals.SealUser, seal_id: uuid.UUID, document: bytes, placement:
             "certificate": key.certificate.serial, "decision": key.decision.reason,
             **({"scope": user.scope, "auto_stamp_grant": grant_id} if user.automatic else {})}))
         tx.commit()
-    return Stamped(record, signed)
+    return record

@@ -4,6 +4,7 @@ The stamped PDF is the answer; GET /api/v1/stamps/{id} reads the record of a sta
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -63,13 +64,13 @@ async def stamp(
     if media != "application/pdf":
         raise UnsupportedMedia("send the PDF itself as application/pdf", code="stamp.media_type")
     command = stamping.SystemStamp(
-        auth.system, seal_id, c.scopes.parse(scope), await request.body(),
+        auth.system, seal_id, c.scopes.parse(scope), io.BytesIO(await request.body()),
         Placement(page, x_mm, y_mm, keyword, cross_page), profile, name, idempotency_key)
-    stamped = await run_in_threadpool(
-        stamping.stamp_as_system, command, caller=auth.caller, uow=c.uow, stamper=c.pdf,
-        clock=c.clock, settings=c.settings, factory=c.x509)
-    record = stamped.record
-    return Response(stamped.document, status_code=201, media_type="application/pdf", headers={
+    output = io.BytesIO()
+    record = await run_in_threadpool(
+        stamping.stamp_as_system, command, output=output, caller=auth.caller, uow=c.uow,
+        stamper=c.pdf, clock=c.clock, settings=c.settings, factory=c.x509)
+    return Response(output.getvalue(), status_code=201, media_type="application/pdf", headers={
         "Location": f"/api/v1/stamps/{record.id}", "X-Stamp-Id": str(record.id),
         "X-Stamp-SHA256": record.sha256_out})
 
