@@ -17,6 +17,7 @@ import pytest
 from asn1crypto import cms  # type: ignore[import-untyped]
 from asn1crypto import x509 as ax
 from PIL import Image, ImageDraw
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
@@ -92,11 +93,26 @@ def judged(pki: Pki, signed: bytes, tmp_path: Path, count: int) -> list[str]:
     return levels
 
 
+def qpdf_made(tmp_path: Path, *options: str) -> bytes:
+    plain, made = tmp_path / "plain.pdf", tmp_path / "made.pdf"
+    plain.write_bytes(pillow_pdf(3))
+    done = tool("qpdf", *options, str(plain), str(made))
+    assert done.returncode == 0, done.stderr
+    return made.read_bytes()
+
+
 @pytest.mark.parametrize("source", ["pillow-1", "pillow-5", "libreoffice.pdf", "latex.pdf",
-                                    "form.pdf", "object-streams.pdf", "browser.pdf"])
+                                    "form.pdf", "object-streams.pdf", "browser.pdf",
+                                    "linearized", "linearized-object-streams"])
 def test_a_fast_stamp_satisfies_every_validator(pki: Pki, tmp_path: Path, source: str) -> None:
-    document = (pillow_pdf(int(source.split("-")[1])) if source.startswith("pillow")
-                else (CORPUS / source).read_bytes())
+    if source.startswith("linearized"):
+        streams = ["--object-streams=generate"] if source.endswith("streams") else []
+        document = qpdf_made(tmp_path, "--linearize", *streams)
+        assert b"/Linearized" in document[:1024]
+    elif source.startswith("pillow"):
+        document = pillow_pdf(int(source.split("-")[1]))
+    else:
+        document = (CORPUS / source).read_bytes()
     signed = fast(pki, document)
     assert signed.startswith(document)
     assert judged(pki, signed, tmp_path, 1) == ["NONE"]
@@ -150,7 +166,7 @@ def test_existing_annotations_and_an_indirect_acroform_are_kept(pki: Pki, tmp_pa
     assert len(after.root["/Pages"]["/Kids"][0]["/Annots"]) == annots_before + 1
     assert len(after.root["/AcroForm"]["/Fields"]) == 2
     assert judged(pki, signed, tmp_path, 2) == ["FORM_FILLING", "NONE"]
-    form = fast(pki, (CORPUS / "form.pdf").read_bytes(), page=1)
+    form = fast(pki, (CORPUS / "form.pdf").read_bytes())
     acro = PdfFileReader(io.BytesIO(form), strict=False).root["/AcroForm"]
     assert "/NeedAppearances" not in acro and int(acro["/SigFlags"]) == 3
     assert len(acro["/Fields"]) == 5
@@ -169,6 +185,21 @@ def test_what_the_fast_path_declines(pki: Pki, tmp_path: Path) -> None:
         fast(pki, pillow_pdf(1), page=3)
     with pytest.raises(FastPathUnsupported):
         fast(pki, b"%PDF-1.7\nnot really\n")
+    document = pillow_pdf(1)
+    with pytest.raises(FastPathUnsupported, match="header"):
+        fast(pki, b"junk" + document)
+    # A startxref pyHanko must correct to read the file: the update would chain onto nothing.
+    wrong = re.sub(rb"startxref\n(\d+)", lambda m: b"startxref\n%d" % (int(m[1]) - 7), document)
+    with pytest.raises(FastPathUnsupported):
+        fast(pki, wrong)
+    # A certified document: pyHanko's pipeline applies the DocMDP rules, not the fast path.
+    writer = IncrementalPdfFileWriter(io.BytesIO(document), strict=False)
+    writer.root[generic.NameObject("/Perms")] = generic.DictionaryObject()
+    writer.update_root()
+    certified = io.BytesIO()
+    writer.write(certified)
+    with pytest.raises(FastPathUnsupported, match="certified"):
+        fast(pki, certified.getvalue())
 
 
 def test_the_template_reserves_room_and_the_der_parses(pki: Pki) -> None:

@@ -29,6 +29,7 @@ from PIL import Image
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.xref import XRefSectionType
 
 CHUNK = 1 << 20
 _TIMESTAMP_RESERVE = 8192  # bytes for a time-stamp token (ours are about 3 KiB with the chain)
@@ -235,22 +236,24 @@ def fast_stamp(source: BinaryIO, output: BinaryIO, *, page_index: int,
     RFC 3161 request (DER) with a response (DER), for B-T. ``reader``, when given, is pyHanko's
     reader of ``source`` already made by the caller."""
     try:
+        source.seek(0)
+        if source.read(5) != b"%PDF-":
+            raise FastPathUnsupported("the file does not start with a PDF header")
         reader = reader or PdfFileReader(source, strict=False)
-        if reader.encrypted:
+        if reader.encrypted or "/Encrypt" in reader.trailer_view:
             raise FastPathUnsupported("encrypted")
-        if reader.xrefs.hybrid_xrefs_present:
-            raise FastPathUnsupported("hybrid cross-reference sections")
+        xref_stream = _sound_xrefs(reader, source)
         trailer = reader.trailer_view
         size = int(trailer["/Size"])
         page_ref = _page_ref(reader, page_index)
         page = page_ref.get_object()
         root_ref = reader.root_ref
         root = reader.root
+        if "/Perms" in root:
+            raise FastPathUnsupported("certified (/Perms): pyHanko applies the DocMDP rules")
         previous = reader.last_startxref
         if previous is None:
             raise FastPathUnsupported("no startxref")
-        source.seek(previous)
-        xref_stream = not source.read(4).startswith(b"xref")
         update = _Update(size, bytearray(), {})
         plan = _plan_form(reader, root, field_name)
     except FastPathUnsupported:
@@ -317,6 +320,24 @@ def fast_stamp(source: BinaryIO, output: BinaryIO, *, page_index: int,
     output.write(body)
 
 
+def _sound_xrefs(reader: PdfFileReader, source: BinaryIO) -> bool:
+    """Whether the last cross-reference section is a stream; FastPathUnsupported unless every
+    section is a plain table or stream found where the file says (no hybrid files, nothing
+    pyHanko had to repair), since the update's /Prev chains onto them."""
+    last = XRefSectionType.STANDARD
+    for revision in range(reader.xrefs.total_revisions):
+        info = reader.xrefs.get_xref_container_info(revision)
+        if info.xref_section_type not in (XRefSectionType.STANDARD, XRefSectionType.STREAM):
+            raise FastPathUnsupported("hybrid cross-reference sections")
+        source.seek(info.declared_startxref)
+        start = source.read(4)
+        table = info.xref_section_type is XRefSectionType.STANDARD
+        if (start == b"xref") is not table or (not table and not start[:1].isdigit()):
+            raise FastPathUnsupported("a cross-reference offset is wrong (the file needs repair)")
+        last = info.xref_section_type
+    return last is XRefSectionType.STREAM
+
+
 def _add_to_page(update: _Update, page_ref: generic.IndirectObject,
                  page: generic.DictionaryObject, widget_ref: int) -> None:
     annots = page.raw_get("/Annots") if "/Annots" in page else None
@@ -339,6 +360,8 @@ def _plan_form(reader: PdfFileReader, root: generic.DictionaryObject,
     direct one, or the indirect one (or its indirect /Fields array) rewritten."""
     form_raw = root.raw_get("/AcroForm") if "/AcroForm" in root else None
     form = form_raw.get_object() if form_raw is not None else None
+    if form is not None and "/XFA" in form:
+        raise FastPathUnsupported("an XFA form")
     fields_raw = form.raw_get("/Fields") if form is not None and "/Fields" in form else None
     fields = fields_raw.get_object() if fields_raw is not None else generic.ArrayObject()
     for i in range(len(fields)):

@@ -303,9 +303,22 @@ def _box(reader: PdfFileReader, source: BinaryIO, placement: Placement,
 
 def _page_size(reader: PdfFileReader, index: int) -> tuple[float, float]:
     ref, _ = reader.find_page_for_modification(index)
-    page = ref.get_object()
-    box = page.get("/MediaBox") or [0, 0, 595, 842]  # inherited boxes: A4 as the fallback
+    box = _media_box(ref.get_object())
     return float(box[2]) - float(box[0]), float(box[3]) - float(box[1])
+
+
+def _media_box(page: generic.DictionaryObject) -> list[float]:
+    """The page's /MediaBox, inherited from the page tree when the page has none (ISO 32000-1
+    §7.7.3.4); A4 when no node has one."""
+    node: generic.DictionaryObject | None = page
+    for _ in range(64):  # a page tree deeper than this is a loop
+        if node is None:
+            break
+        if "/MediaBox" in node:
+            return [float(v) for v in node["/MediaBox"]]
+        parent = node["/Parent"] if "/Parent" in node else None  # [] resolves references
+        node = parent if isinstance(parent, generic.DictionaryObject) else None
+    return [0, 0, 595, 842]
 
 
 def _cross_page_strips(writer: IncrementalPdfFileWriter, seal: Image.Image, pages: int,
@@ -319,7 +332,7 @@ def _cross_page_strips(writer: IncrementalPdfFileWriter, seal: Image.Image, page
     for index in range(pages):
         page_ref, _ = writer.find_page_for_modification(index)
         page = page_ref.get_object()
-        media = page.get("/MediaBox") or [0, 0, 595, 842]
+        media = _media_box(page)
         right, top = float(media[2]), float(media[3])
         y = top - y_mm * MM_TO_PT - height
         content = (f"q {width:.4f} 0 0 {height:.4f} {-index * strip:.4f} 0 cm /Seal Do Q"
