@@ -45,7 +45,8 @@ from pyhanko.stamp import StaticStampStyle  # noqa: E402
 from pyhanko_certvalidator.registry import SimpleCertificateStore  # noqa: E402
 
 from tests.keystores import software_store  # noqa: E402
-from tests.unit.test_x509 import build  # noqa: E402
+from tests.unit.x509_support import Pki, build  # noqa: E402
+from yunzhang.adapters.keystore import SoftwareKeyStore  # noqa: E402
 from asn1crypto import x509 as ax  # noqa: E402
 from yunzhang.adapters.pdf.signing import PyHankoStamper  # noqa: E402
 from yunzhang.adapters.seal_images import PillowSealArtist  # noqa: E402
@@ -91,7 +92,8 @@ def validators(data: bytes, root: bytes) -> str:
     return ", ".join(verdicts)
 
 
-def main() -> int:
+def seal_key() -> tuple[Pki, SoftwareKeyStore, str, bytes]:
+    """A test PKI, a software key store with a seal key, and the seal's certificate."""
     now = datetime.now(UTC)
     pki = build(KeyAlgorithm.EC_P256)
     store = software_store(Path(tempfile.mkdtemp(prefix="yunzhang-bench-stamp-")))
@@ -101,10 +103,15 @@ def main() -> int:
         public_key=key.public_key, serial=4242, not_before=now - timedelta(minutes=5),
         not_after=now + timedelta(days=30), issuer_key_id=pki.ca_key,
         issuer_algorithm=KeyAlgorithm.EC_P256, issuer_certificate=pki.ca))
+    return pki, store, key.key_id, cert
+
+
+def main() -> int:
+    pki, store, key_id, cert = seal_key()
     image = PillowSealArtist(None, max_image_bytes=1 << 20, max_megapixels=10).render(
         TemplateSpec(SealShape.ROUND, SealSize.of(42), "上海云章示范科技有限公司", lower_text="合同专用章"))
     ours = PyHankoStamper(store, lambda request: b"")
-    private = store._private(key.key_id)  # the same key, for pyHanko's own signer
+    private = store._private(key_id)  # the same key, for pyHanko's own signer
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     plain_signer = signers.SimpleSigner(
@@ -128,7 +135,7 @@ def main() -> int:
         return out.getvalue()
 
     def yunzhang(document: bytes) -> bytes:
-        return ours.stamp(document, key_id=key.key_id, algorithm=KeyAlgorithm.EC_P256,
+        return ours.stamp(document, key_id=key_id, algorithm=KeyAlgorithm.EC_P256,
                           certificate=cert, chain=[pki.ca, pki.root], image_png=image.png,
                           size_mm=(42, 42), placement=Placement(1, 20, 20),
                           profile=PadesProfile.B_B, field_name="Seal")
@@ -222,20 +229,12 @@ def peak_memory_mb() -> float:
 
 
 def large_child(source: Path, target: Path, seal: Path) -> None:
-    now = datetime.now(UTC)
-    pki = build(KeyAlgorithm.EC_P256)
-    store = software_store(Path(tempfile.mkdtemp(prefix="yunzhang-bench-stamp-")))
-    key = store.generate(KeyAlgorithm.EC_P256, label="bench seal")
-    cert = pki.factory.issue(CertificateRequest(
-        profile=Profile.SEAL, subject=(("country_name", "CN"), ("common_name", "示范合同专用章")),
-        public_key=key.public_key, serial=4243, not_before=now - timedelta(minutes=5),
-        not_after=now + timedelta(days=30), issuer_key_id=pki.ca_key,
-        issuer_algorithm=KeyAlgorithm.EC_P256, issuer_certificate=pki.ca))
+    pki, store, key_id, cert = seal_key()
     stamper = PyHankoStamper(store, lambda request: b"")
     before = peak_memory_mb()
     started = time.perf_counter()
     with source.open("rb") as inf, target.open("wb+") as outf:
-        stamper.stamp_stream(inf, outf, key_id=key.key_id, algorithm=KeyAlgorithm.EC_P256,
+        stamper.stamp_stream(inf, outf, key_id=key_id, algorithm=KeyAlgorithm.EC_P256,
                              certificate=cert, chain=[pki.ca, pki.root],
                              image_png=seal.read_bytes(), size_mm=(42, 42),
                              placement=Placement(1, 20, 20), profile=PadesProfile.B_B,

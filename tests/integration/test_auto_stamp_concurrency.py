@@ -12,38 +12,25 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from tests.e2e.test_stamping import pdf
-from tests.integration.test_admin_limit_concurrency import CALLER, live, race, verified_person  # noqa: F401
-from tests.registry_samples import person_id, registry_row
+from tests.integration.test_admin_limit_concurrency import CALLER, live, race  # noqa: F401
+from tests.integration.test_seal_claim_concurrency import approved_seal
 from yunzhang.adapters.db import tables
 from yunzhang.bootstrap import Container
-from yunzhang.domain.keys import KeyAlgorithm
 from yunzhang.domain.stamping import PadesProfile, Placement
-from yunzhang.services import business_systems, grants, pki, seals, stamping, staff
+from yunzhang.services import business_systems, grants, seals, stamping
 from yunzhang.services.audit import verify_audit_chain
 from yunzhang.services.context import Caller
-from yunzhang.services.enterprises import ImportRegistry, import_registry
 
 STAMPS, MAXIMUM = 8, 3
 
 
 def test_parallel_stamps_never_exceed_the_grant(live: Container) -> None:  # noqa: F811
-    pki.init_pki(pki.InitPki(KeyAlgorithm.EC_P256), caller=CALLER, uow=live.uow, keys=live.keys,
-                 factory=live.x509, clock=live.clock, settings=live.settings)
-    legal_rep = verified_person(live, "13800009101", "张三", person_id(911))
-    reviewer = verified_person(live, "13800009102", "周审核", person_id(912))
-    with live.uow() as tx:
+    legal_rep, uscc, seal = approved_seal(live, 91)
+    with live.uow() as tx:  # 平台自动签 is granted after a liveness check
         person = tx.persons.get(legal_rep.id)
         assert person is not None
         person.record_liveness(at=live.clock.now())
         tx.commit()
-    staff.grant_staff(reviewer.phone, "seal_reviewer", caller=CALLER, uow=live.uow, clock=live.clock)
-    row = registry_row(91, legal_rep_name="张三", legal_rep_id_number=person_id(911))
-    import_registry(ImportRegistry([row], source="race"), caller=CALLER, uow=live.uow,
-                    keyring=live.keyring, clock=live.clock)
-    seal = seals.apply_seal(seals.ApplySeal(legal_rep.id, row["uscc"], "contract", seals.Generated()),
-                            caller=CALLER, uow=live.uow, artist=live.artist, clock=live.clock)
-    seals.review_mold(seals.ReviewMold(reviewer.id, seal.id, True), caller=CALLER, uow=live.uow,
-                      clock=live.clock)
     seals.claim_seal(seals.ClaimSeal(legal_rep.id, seal.id), caller=CALLER, uow=live.uow,
                      keys=live.keys, factory=live.x509, clock=live.clock, settings=live.settings)
     registered = business_systems.register(
@@ -51,7 +38,7 @@ def test_parallel_stamps_never_exceed_the_grant(live: Container) -> None:  # noq
         caller=CALLER, uow=live.uow, clock=live.clock, keyring=live.keyring, scopes=live.scopes)
     now = live.clock.now()
     grant = grants.create_auto_stamp_grant(
-        grants.CreateAutoStampGrant(legal_rep.id, row["uscc"], "bidding.portal", str(seal.id),
+        grants.CreateAutoStampGrant(legal_rep.id, uscc, "bidding.portal", str(seal.id),
                                     ["ecommerce.bidding"], now, now + timedelta(days=1), MAXIMUM),
         caller=CALLER, uow=live.uow, clock=live.clock, scopes=live.scopes, settings=live.settings)
     caller = Caller(actor="system:bidding.portal")

@@ -11,6 +11,8 @@ from tests.registry_samples import person_id, registry_row
 from yunzhang.adapters.db import tables
 from yunzhang.adapters.keystore import SoftwareKeyStore
 from yunzhang.bootstrap import Container
+from yunzhang.domain.persons import Person
+from yunzhang.domain.seals import Seal
 from yunzhang.domain.keys import KeyAlgorithm
 from yunzhang.services import pki, seals, staff
 from yunzhang.services.audit import verify_audit_chain
@@ -19,19 +21,26 @@ from yunzhang.services.enterprises import ImportRegistry, import_registry
 CLAIMS = 6
 
 
-def test_simultaneous_claims_make_one_key(live: Container) -> None:  # noqa: F811
+def approved_seal(live: Container, n: int) -> tuple[Person, str, Seal]:
+    """The platform PKI, enterprise ``n`` with its legal representative, and a contract seal
+    approved by a seal reviewer, not yet claimed: (legal representative, USCC, seal)."""
     pki.init_pki(pki.InitPki(KeyAlgorithm.EC_P256), caller=CALLER, uow=live.uow, keys=live.keys,
                  factory=live.x509, clock=live.clock, settings=live.settings)
-    legal_rep = verified_person(live, "13800009001", "张三", person_id(901))
-    reviewer = verified_person(live, "13800009002", "周审核", person_id(902))
+    legal_rep = verified_person(live, f"138000{n:03d}01", "张三", person_id(n * 10 + 1))
+    reviewer = verified_person(live, f"138000{n:03d}02", "周审核", person_id(n * 10 + 2))
     staff.grant_staff(reviewer.phone, "seal_reviewer", caller=CALLER, uow=live.uow, clock=live.clock)
-    row = registry_row(90, legal_rep_name="张三", legal_rep_id_number=person_id(901))
+    row = registry_row(n, legal_rep_name="张三", legal_rep_id_number=person_id(n * 10 + 1))
     import_registry(ImportRegistry([row], source="race"), caller=CALLER, uow=live.uow,
                     keyring=live.keyring, clock=live.clock)
     seal = seals.apply_seal(seals.ApplySeal(legal_rep.id, row["uscc"], "contract", seals.Generated()),
                             caller=CALLER, uow=live.uow, artist=live.artist, clock=live.clock)
     seals.review_mold(seals.ReviewMold(reviewer.id, seal.id, True), caller=CALLER, uow=live.uow,
                       clock=live.clock)
+    return legal_rep, row["uscc"], seal
+
+
+def test_simultaneous_claims_make_one_key(live: Container) -> None:  # noqa: F811
+    legal_rep, _, seal = approved_seal(live, 90)
     assert isinstance(live.keys, SoftwareKeyStore)
     keys_before = {k.key_id for k in live.keys.list_keys()}
 
