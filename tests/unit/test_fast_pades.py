@@ -163,7 +163,10 @@ def test_existing_annotations_and_an_indirect_acroform_are_kept(pki: Pki, tmp_pa
     annots_before = len(before.root["/Pages"]["/Kids"][0]["/Annots"])
     signed = fast(pki, original)
     after = PdfFileReader(io.BytesIO(signed), strict=False)
-    assert len(after.root["/Pages"]["/Kids"][0]["/Annots"]) == annots_before + 1
+    annots = after.root["/Pages"]["/Kids"][0]["/Annots"]
+    assert len(annots) == annots_before + 1
+    # Annotations stay indirect references (ISO 32000-1 §12.5.2), the old ones and the widget.
+    assert all(isinstance(annots.raw_get(i), generic.IndirectObject) for i in range(len(annots)))
     assert len(after.root["/AcroForm"]["/Fields"]) == 2
     assert judged(pki, signed, tmp_path, 2) == ["FORM_FILLING", "NONE"]
     form = fast(pki, (CORPUS / "form.pdf").read_bytes())

@@ -338,6 +338,11 @@ def _sound_xrefs(reader: PdfFileReader, source: BinaryIO) -> bool:
     return last is XRefSectionType.STREAM
 
 
+def _raw(array: generic.ArrayObject) -> list[generic.PdfObject]:
+    """The array's entries as written (references stay references)."""
+    return [array.raw_get(i) for i in range(len(array))]
+
+
 def _add_to_page(update: _Update, page_ref: generic.IndirectObject,
                  page: generic.DictionaryObject, widget_ref: int) -> None:
     annots = page.raw_get("/Annots") if "/Annots" in page else None
@@ -346,11 +351,11 @@ def _add_to_page(update: _Update, page_ref: generic.IndirectObject,
         array = annots.get_object()
         if not isinstance(array, generic.ArrayObject):
             raise FastPathUnsupported("/Annots is not an array")
-        update.add(_serialize(generic.ArrayObject([*array, widget])), annots.idnum)
+        update.add(_serialize(generic.ArrayObject(_raw(array) + [widget])), annots.idnum)
         return
     copy = generic.DictionaryObject({k: page.raw_get(k) for k in page.keys()})
     copy[generic.NameObject("/Annots")] = generic.ArrayObject(
-        [*(annots if isinstance(annots, generic.ArrayObject) else []), widget])
+        (_raw(annots) if isinstance(annots, generic.ArrayObject) else []) + [widget])
     update.add(_serialize(copy), page_ref.idnum)
 
 
@@ -372,12 +377,10 @@ def _plan_form(reader: PdfFileReader, root: generic.DictionaryObject,
     def apply(update: _Update, widget_ref: int, root_ref: generic.Reference) -> None:
         widget = generic.IndirectObject(widget_ref, 0, None)
         if isinstance(fields_raw, generic.IndirectObject):
-            update.add(_serialize(generic.ArrayObject(
-                [fields.raw_get(i) for i in range(len(fields))] + [widget])), fields_raw.idnum)
+            update.add(_serialize(generic.ArrayObject(_raw(fields) + [widget])), fields_raw.idnum)
             new_fields: generic.PdfObject = fields_raw
         else:
-            new_fields = generic.ArrayObject(
-                [fields.raw_get(i) for i in range(len(fields))] + [widget])
+            new_fields = generic.ArrayObject(_raw(fields) + [widget])
         new_form = generic.DictionaryObject(
             {k: form.raw_get(k) for k in form.keys()} if form is not None else {})
         new_form[generic.NameObject("/Fields")] = new_fields
