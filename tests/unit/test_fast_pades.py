@@ -116,6 +116,9 @@ def test_a_fast_stamp_satisfies_every_validator(pki: Pki, tmp_path: Path, source
     signed = fast(pki, document)
     assert signed.startswith(document)
     assert judged(pki, signed, tmp_path, 1) == ["NONE"]
+    # The update begins on a line of its own (Pillow's files end "%%EOF" with no end of line).
+    assert re.match(rb"\r?\n?\d+ 0 obj\n", signed[len(document):]) and (
+        document.endswith((b"\n", b"\r")) or signed[len(document):].startswith(b"\n"))
     xref_stream = not document[int(re.findall(rb"startxref\s+(\d+)", document)[-1]):].startswith(b"xref")
     update = signed[len(document):]
     assert (b"/Type/XRef" in update) is xref_stream  # the update keeps the file's kind of xref

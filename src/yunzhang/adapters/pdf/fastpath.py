@@ -254,7 +254,12 @@ def fast_stamp(source: BinaryIO, output: BinaryIO, *, page_index: int,
         previous = reader.last_startxref
         if previous is None:
             raise FastPathUnsupported("no startxref")
-        update = _Update(size, bytearray(), {})
+        if page_ref.generation or root_ref.generation:
+            raise FastPathUnsupported("objects of a generation other than 0")
+        # The update starts on a line of its own: after "%%EOF" with no end of line, an object
+        # header would sit inside the comment.
+        source.seek(-1, io.SEEK_END)
+        update = _Update(size, bytearray(b"" if source.read(1) in b"\r\n" else b"\n"), {})
         plan = _plan_form(reader, root, field_name)
     except FastPathUnsupported:
         raise
@@ -348,6 +353,8 @@ def _add_to_page(update: _Update, page_ref: generic.IndirectObject,
     annots = page.raw_get("/Annots") if "/Annots" in page else None
     widget = generic.IndirectObject(widget_ref, 0, None)
     if isinstance(annots, generic.IndirectObject):
+        if annots.generation:
+            raise FastPathUnsupported("objects of a generation other than 0")
         array = annots.get_object()
         if not isinstance(array, generic.ArrayObject):
             raise FastPathUnsupported("/Annots is not an array")
@@ -365,10 +372,14 @@ def _plan_form(reader: PdfFileReader, root: generic.DictionaryObject,
     direct one, or the indirect one (or its indirect /Fields array) rewritten."""
     form_raw = root.raw_get("/AcroForm") if "/AcroForm" in root else None
     form = form_raw.get_object() if form_raw is not None else None
+    if isinstance(form_raw, generic.IndirectObject) and form_raw.generation:
+        raise FastPathUnsupported("objects of a generation other than 0")
     if form is not None and "/XFA" in form:
         raise FastPathUnsupported("an XFA form")
     fields_raw = form.raw_get("/Fields") if form is not None and "/Fields" in form else None
     fields = fields_raw.get_object() if fields_raw is not None else generic.ArrayObject()
+    if isinstance(fields_raw, generic.IndirectObject) and fields_raw.generation:
+        raise FastPathUnsupported("objects of a generation other than 0")
     for i in range(len(fields)):
         existing = fields[i]
         if isinstance(existing, generic.DictionaryObject) and existing.get("/T") == field_name:
