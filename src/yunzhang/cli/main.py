@@ -103,6 +103,8 @@ def demo(
                      clock=c.clock, settings=s, scopes=c.scopes, keys=c.keys, factory=c.x509,
                      artist=c.artist)
     base = f"http://127.0.0.1:{port}"
+    contract = next((i for i, name, _ in data.seals if name.endswith("合同专用章")),
+                    "<contract seal id>")
     lines = [
         "",
         "yunzhang demo " + ("seeded" if data.created else "already seeded") +
@@ -132,8 +134,9 @@ def demo(
         f"  curl -b jar '{base}/api/v1/enterprises/{data.uscc}/seals'          我的印章 (red/grey)",
         f"  curl -s {base}/pki/ca/root.cer | openssl x509 -inform DER -noout -subject",
         f"  curl -u {data.client_id}:{data.client_secret} -H 'content-type: application/pdf' "
-        f"--data-binary @IN.pdf -o OUT.pdf \\",
-        f"       '{base}/api/v1/stamps?seal_id=<contract seal id>&scope=ecommerce.bidding'",
+        f"--data-binary @examples/contract.pdf -o OUT.pdf \\",
+        f"       '{base}/api/v1/stamps?seal_id={contract}&scope=ecommerce.bidding'"
+        "          平台自动签",
         "  SMS codes sent by the development sender: `yunzhang sms list` (in another shell)",
         "",
     ]
