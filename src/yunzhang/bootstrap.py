@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from yunzhang.adapters.clock import SystemClock
-from yunzhang.adapters.crypto import Argon2PasswordHasher, HmacKeyring
+from yunzhang.adapters.crypto import Argon2PasswordHasher, EcdsaDeviceKeys, HmacKeyring
 from yunzhang.adapters.db.engine import make_engine
 from yunzhang.adapters.db.migrate import require_current
 from yunzhang.adapters.db.tables import map_domain
@@ -34,6 +34,7 @@ from yunzhang.services import timestamps
 from yunzhang.services.ports import (
     CertificateFactory,
     Clock,
+    DeviceKeys,
     IdentityVerifier,
     Keyring,
     KeyStore,
@@ -69,6 +70,7 @@ class Container:
     tsp: TimestampEncoder
     pdf: PdfStamper
     verifier: PdfVerifier
+    device_keys: DeviceKeys
     dummy_password_hash: str = field(default="", repr=False)
 
     def require_current_schema(self) -> None:
@@ -147,6 +149,7 @@ def build_container(
         tsp=encoder,
         pdf=PyHankoStamper(keys, time_stamp),
         verifier=PyHankoVerifier(),
+        device_keys=EcdsaDeviceKeys(),
         artist=PillowSealArtist(settings.seal_font, max_image_bytes=settings.max_image_bytes,
                                 max_megapixels=settings.max_image_megapixels),
         dummy_password_hash=passwords.hash("yunzhang-timing-equalizer"),

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     session_max_hours: int = Field(default=12, ge=1)
     password_min_length: int = Field(default=8, ge=6)
     fresh_liveness_seconds: int = Field(default=300, ge=30)
+    scan_session_seconds: int = Field(default=120, ge=15, le=120)  # DESIGN.md: at most 120 s
     scopes_file: Path | None = None  # operator's scopes, merged over the built-in tree
 
     # Providers

@@ -30,6 +30,7 @@ from tests.fakes import MemoryKeyStore
 from tests.keystores import pkcs11_store, software_store
 from yunzhang.adapters.seal_images import PillowSealArtist
 from yunzhang.adapters.pdf.signing import PyHankoStamper
+from yunzhang.adapters.crypto import EcdsaDeviceKeys
 from yunzhang.adapters.pdf.verifying import PyHankoVerifier
 from yunzhang.adapters.tsp import Rfc3161Encoder
 from yunzhang.adapters.x509 import X509Factory
@@ -45,6 +46,7 @@ from yunzhang.services.ports import (
     RateLimiter,
     PdfStamper,
     PdfVerifier,
+    DeviceKeys,
     SealArtist,
     SmsSender,
     TimestampEncoder,
@@ -117,6 +119,7 @@ IMPLEMENTATIONS: list[tuple[type, Callable[[], object]]] = [
     (TimestampEncoder, lambda: Rfc3161Encoder(MemoryKeyStore())),
     (PdfStamper, lambda: PyHankoStamper(MemoryKeyStore(), lambda request: b"")),
     (PdfVerifier, PyHankoVerifier),
+    (DeviceKeys, EcdsaDeviceKeys),
 ]
 
 

@@ -1,4 +1,5 @@
-"""Password hashing (argon2id) and keyed hashes, tokens and codes (HMAC-SHA256, secrets)."""
+"""Password hashing (argon2id), keyed hashes, tokens and codes (HMAC-SHA256, secrets), and the
+signatures of wallet devices (ECDSA P-256)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ import secrets
 from argon2 import PasswordHasher as _Argon2
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from yunzhang.errors import InvalidInput
 
 
 class Argon2PasswordHasher:
@@ -59,3 +65,27 @@ class HmacKeyring:
 
     def numeric_code(self, digits: int) -> str:
         return f"{secrets.randbelow(10**digits):0{digits}d}"
+
+
+class EcdsaDeviceKeys:
+    """Wallet device keys: EC P-256 public keys, ECDSA with SHA-256 signatures (cryptography)."""
+
+    def public_key(self, der: bytes) -> bytes:
+        try:
+            key = serialization.load_der_public_key(der)
+        except (ValueError, UnsupportedAlgorithm):
+            raise InvalidInput("the device key is not a DER SubjectPublicKeyInfo",
+                               code="device.public_key") from None
+        if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+            raise InvalidInput("device keys are EC P-256 keys", code="device.public_key")
+        return key.public_bytes(serialization.Encoding.DER,
+                                serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def verify(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
+        key = serialization.load_der_public_key(public_key)
+        assert isinstance(key, ec.EllipticCurvePublicKey)
+        try:
+            key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+        except (InvalidSignature, ValueError):
+            return False
+        return True

@@ -70,6 +70,12 @@ class AuditTag(StrEnum):
     BUSINESS_SYSTEM_REGISTER = "business_system:register"
     BUSINESS_SYSTEM_UPDATE = "business_system:update"
     BUSINESS_SYSTEM_AUTH_FAIL = "business_system:auth_fail"
+    DEVICE_ENROLL = "device:enroll"
+    DEVICE_REVOKE = "device:revoke"
+    SCAN_CREATE = "scan_session:create"
+    SCAN_SCAN = "scan_session:scan"
+    SCAN_CONFIRM = "scan_session:confirm"
+    SCAN_DENY = "scan_session:deny"
 
 
 class Outcome(StrEnum):

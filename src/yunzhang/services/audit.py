@@ -62,17 +62,18 @@ def refusals_audited(
     """Audit every refusal of a use case, not only the decision function's: invalid windows,
     unknown scopes, the administrator limit... each becomes an event with outcome ``denied`` and
     the error's code, written in its own transaction (the refused change is rolled back).
-    ``subject`` receives the use case's positional arguments. Permission refusals are already audited by
-    ``authorization.require`` and are not written twice."""
+    ``subject`` receives the use case's positional arguments. The decision function's refusals
+    (``permission.denied``) are already audited by ``authorization.require`` and are not written
+    twice; other permission refusals (a revoked device, a wrong signature) are written here."""
 
     def wrap(use_case: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(use_case)
         def audited(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 return use_case(*args, **kwargs)
-            except PermissionDenied:
-                raise
             except YunzhangError as err:
+                if isinstance(err, PermissionDenied) and err.code == "permission.denied":
+                    raise  # the decision function's refusal, audited where it was made
                 caller = kwargs["caller"]
                 uow = kwargs["uow"]
                 assert isinstance(caller, Caller)

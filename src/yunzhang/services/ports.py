@@ -17,6 +17,8 @@ from yunzhang.domain.audit import AuditEvent, AuditRecord
 from yunzhang.domain.enterprises import Enterprise
 from yunzhang.domain.notifications import CodePurpose, OutboxMessage, SmsCode
 from yunzhang.domain.business_systems import BusinessSystem
+from yunzhang.domain.devices import Device
+from yunzhang.domain.scan_sessions import ScanSession
 from yunzhang.domain.grants import AutoStampGrant, Grant, SealGrant
 from yunzhang.domain.keys import KeyAlgorithm, KeyRef
 from yunzhang.domain.pki import (
@@ -104,6 +106,20 @@ class RateLimiter(Protocol):
 
 
 @runtime_checkable
+@runtime_checkable
+class DeviceKeys(Protocol):
+    """Public keys of wallet devices and their signatures (ECDSA P-256 with SHA-256)."""
+
+    def public_key(self, der: bytes) -> bytes:
+        """The key as DER SubjectPublicKeyInfo; InvalidInput ``device.public_key`` unless it is
+        an EC P-256 public key."""
+        ...
+
+    def verify(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
+        """Whether ``signature`` (DER ECDSA) is the key's signature of ``message``."""
+        ...
+
+
 class Keyring(Protocol):
     """Keyed hashes and random tokens, so secrets never sit in the database in clear."""
 
@@ -381,6 +397,20 @@ class AutoStampGrantRepository(Protocol):
     def of_enterprise(self, enterprise_id: uuid.UUID) -> list[AutoStampGrant]: ...
 
 
+class DeviceRepository(Protocol):
+    def add(self, device: Device) -> None: ...
+
+    def get(self, device_id: uuid.UUID) -> Device | None: ...
+
+    def of_person(self, person_id: uuid.UUID) -> list[Device]: ...
+
+
+class ScanSessionRepository(Protocol):
+    def add(self, session: ScanSession) -> None: ...
+
+    def get(self, session_id: str, *, lock: bool = False) -> ScanSession | None: ...
+
+
 class StampRepository(Protocol):
     def add(self, record: StampRecord) -> None: ...
 
@@ -540,6 +570,12 @@ class UnitOfWork(Protocol):
 
     @property
     def stamps(self) -> StampRepository: ...
+
+    @property
+    def devices(self) -> DeviceRepository: ...
+
+    @property
+    def scan_sessions(self) -> ScanSessionRepository: ...
 
 
     def __enter__(self) -> Self: ...

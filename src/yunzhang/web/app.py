@@ -25,6 +25,7 @@ from yunzhang.web.api import (
     persons,
     pki,
     roles,
+    scan_sessions,
     seals,
     stamps,
     verify,
@@ -74,6 +75,7 @@ def create_app(
     app.include_router(pki.tsa)
     app.include_router(verify.router)
     app.include_router(stamps.router)
+    app.include_router(scan_sessions.router)
     app.include_router(admin.router)
     app.include_router(admin_pki.router)
     app.include_router(business_systems.router)

@@ -32,6 +32,8 @@ from yunzhang.domain.notifications import (
     SmsCode,
 )
 from yunzhang.domain.business_systems import BusinessSystem, SystemStatus
+from yunzhang.domain.devices import Device, DeviceStatus
+from yunzhang.domain.scan_sessions import ScanAction, ScanSession, ScanState
 from yunzhang.domain.grants import AutoStampGrant, Grant, GrantKind, GrantStatus, SealGrant
 from yunzhang.domain.stamping import PadesProfile, StampRecord
 from yunzhang.domain.keys import KeyAlgorithm
@@ -394,6 +396,42 @@ stamps = Table(
     Index("ix_stamps_seal_id", "seal_id"),
 )
 
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("person_id", Uuid, ForeignKey("persons.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("status", EnumText(DeviceStatus, 16), nullable=False),
+    Column("revoked_at", UtcDateTime()),
+    Index("ix_devices_person_id", "person_id"),
+)
+
+scan_sessions = Table(
+    "scan_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("business_system", String(64), nullable=False),
+    Column("action", EnumText(ScanAction, 16), nullable=False),
+    Column("documents", JSON, nullable=False),
+    Column("scope", String(200)),
+    Column("nonce", String(64), nullable=False),
+    Column("binding_code", String(8)),
+    Column("poll_hash", String(64), nullable=False),
+    Column("requester_ip", String(64)),
+    Column("requester_agent", String(300)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("state", EnumText(ScanState, 16), nullable=False),
+    Column("device_id", Uuid, ForeignKey("devices.id")),
+    Column("person_id", Uuid),
+    Column("scanned_at", UtcDateTime()),
+    Column("decided_at", UtcDateTime()),
+    Index("ix_scan_sessions_expires_at", "expires_at"),
+)
+
 mapper_registry = registry(metadata=metadata)
 _mapped = False
 
@@ -422,4 +460,6 @@ def map_domain() -> None:
     mapper_registry.map_imperatively(BusinessSystem, business_systems)
     mapper_registry.map_imperatively(AutoStampGrant, auto_stamp_grants)
     mapper_registry.map_imperatively(StampRecord, stamps)
+    mapper_registry.map_imperatively(Device, devices)
+    mapper_registry.map_imperatively(ScanSession, scan_sessions)
     _mapped = True

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from yunzhang.adapters.db import tables
 from yunzhang.adapters.db.business_systems import SqlAutoStampGrants, SqlBusinessSystems, SqlStamps
 from yunzhang.adapters.db.pki import SqlAuthorities, SqlCertificates
+from yunzhang.adapters.db.scan_sessions import SqlDevices, SqlScanSessions
 from yunzhang.adapters.db.seals import SqlSealImages, SqlSeals, SqlSealTypes, SqlStaff
 from yunzhang.adapters.db.repositories import (
     SqlApplications,
@@ -76,6 +77,8 @@ class SqlUnitOfWork:
         self.business_systems = SqlBusinessSystems(self.session)
         self.auto_stamp_grants = SqlAutoStampGrants(self.session)
         self.stamps = SqlStamps(self.session)
+        self.devices = SqlDevices(self.session)
+        self.scan_sessions = SqlScanSessions(self.session)
         return self
 
     def __exit__(

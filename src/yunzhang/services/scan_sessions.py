@@ -1,0 +1,188 @@
+"""Scan sessions (扫码会话): opened by a business system, scanned and answered by a wallet whose
+device key signs every step, followed by the screen that holds the poll token.
+
+What a confirmation then does (log in, stamp with the cloud seal, have the wallet sign, bind)
+belongs to the flows built on these sessions; here the session itself is kept honest: one use,
+at most YUNZHANG_SCAN_SESSION_SECONDS, only the scanning device answers, only the poll token's
+holder learns the answer.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from yunzhang.config import Settings
+from yunzhang.domain.audit import AuditRecord, AuditTag
+from yunzhang.domain.business_systems import BusinessSystem
+from yunzhang.domain.devices import DeviceStatus
+from yunzhang.domain.scan_sessions import (
+    MAX_LIFETIME,
+    ScanAction,
+    ScanDocument,
+    ScanSession,
+    ScanState,
+    WalletStep,
+    check_request,
+)
+from yunzhang.errors import InvalidInput, NotFound, PermissionDenied
+from yunzhang.services.audit import refusals_audited
+from yunzhang.services.context import Caller
+from yunzhang.services.ports import Clock, DeviceKeys, Keyring, UnitOfWork, UnitOfWorkFactory
+
+_POLL = "scan_poll"
+_NOT_FOUND = "no such scan session (the QR code is wrong or was never issued)"
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    system: BusinessSystem
+    action: ScanAction
+    documents: list[ScanDocument]
+    scope: str | None = None
+    requester_ip: str | None = None
+    requester_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class Opened:
+    session: ScanSession
+    poll_token: str  # for the screen that shows the QR code; only its keyed hash is kept
+    url: str  # what the QR code encodes
+
+
+@refusals_audited(AuditTag.SCAN_CREATE, lambda cmd: f"business_system:{cmd.system.client_id}")
+def open_session(cmd: OpenSession, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
+                 keyring: Keyring, settings: Settings) -> Opened:
+    check_request(cmd.action, cmd.documents)
+    if cmd.scope is not None and not cmd.system.allows(cmd.scope):
+        raise InvalidInput(f"{cmd.system.client_id} is registered for "
+                           f"{', '.join(cmd.system.scopes)}; not for {cmd.scope}",
+                           code="scan.scope")
+    now = clock.now()
+    lifetime = min(timedelta(seconds=settings.scan_session_seconds), MAX_LIFETIME)
+    poll_token = keyring.token()
+    session = ScanSession(
+        id=secrets.token_urlsafe(24),  # 192 random bits
+        business_system=cmd.system.client_id, action=cmd.action,
+        documents=[{"name": d.name, "sha256": d.sha256} for d in cmd.documents],
+        scope=cmd.scope, nonce=secrets.token_urlsafe(16),
+        # Number matching: two digits the person compares between the screen and the wallet.
+        binding_code=f"{secrets.randbelow(100):02d}" if cmd.action.carries_documents else None,
+        poll_hash=keyring.secret_hash(_POLL, poll_token),
+        requester_ip=(cmd.requester_ip or None) and cmd.requester_ip[:64],
+        requester_agent=(cmd.requester_agent or None) and cmd.requester_agent[:300],
+        # Whole seconds: the wallet signs the expiry as shown (RFC 3339, seconds).
+        created_at=now, expires_at=(now + lifetime).replace(microsecond=0))
+    with uow(request_id=caller.request_id) as tx:
+        tx.scan_sessions.add(session)
+        tx.audit.record(AuditRecord(AuditTag.SCAN_CREATE, caller.actor, f"scan:{session.id}",
+                                    details={"action": cmd.action.value,
+                                             "documents": session.documents,
+                                             "scope": cmd.scope,
+                                             "expires_at": session.expires_at.isoformat()}))
+        tx.commit()
+    return Opened(session, poll_token, f"{settings.public_url.rstrip('/')}/s/{session.id}")
+
+
+@dataclass(frozen=True)
+class WalletView:
+    """What the wallet shows before the person answers (DESIGN.md: who asks, what, from where)."""
+
+    session: ScanSession
+    state: ScanState
+    business_system_name: str
+    digest: str
+
+
+def describe(session_id: str, *, uow: UnitOfWorkFactory, clock: Clock) -> WalletView:
+    with uow() as tx:
+        session = _get(tx, session_id)
+        system = tx.business_systems.by_client_id(session.business_system)
+        name = system.name if system is not None else session.business_system
+        return WalletView(session, session.state_at(clock.now()), name, session.digest())
+
+
+@dataclass(frozen=True)
+class WalletAnswer:
+    session_id: str
+    device_id: uuid.UUID
+    signature: bytes  # the device key's signature of session.signed_message(step)
+
+
+def _step(step: WalletStep, cmd: WalletAnswer, tag: AuditTag, *, caller: Caller,
+          uow: UnitOfWorkFactory, clock: Clock, device_keys: DeviceKeys) -> ScanSession:
+    now = clock.now()
+    with uow(request_id=caller.request_id) as tx:
+        session = _get(tx, cmd.session_id, lock=True)
+        device = tx.devices.get(cmd.device_id)
+        person = tx.persons.get(device.person_id) if device is not None else None
+        if device is None or device.status is not DeviceStatus.ACTIVE or person is None \
+                or person.status != "active":
+            raise PermissionDenied("this device is not enrolled, or was revoked",
+                                   code="scan.device")
+        if not device_keys.verify(device.public_key, session.signed_message(step), cmd.signature):
+            raise PermissionDenied("the signature is not this device's signature of this step "
+                                   "of this session", code="scan.signature")
+        if step is WalletStep.SCAN:
+            session.scan(device.id, device.person_id, now)
+        else:
+            session.decide(device.id, step is WalletStep.CONFIRM, now)
+        tx.audit.record(AuditRecord(tag, caller.actor, f"scan:{session.id}", details={
+            "device": str(device.id), "person": str(device.person_id),
+            "business_system": session.business_system, "action": session.action.value,
+            "digest": session.digest(), "signature": cmd.signature.hex()}))
+        tx.commit()
+        return session
+
+
+@refusals_audited(AuditTag.SCAN_SCAN, lambda cmd: f"scan:{cmd.session_id[:64]}")
+def scan(cmd: WalletAnswer, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
+         device_keys: DeviceKeys) -> ScanSession:
+    return _step(WalletStep.SCAN, cmd, AuditTag.SCAN_SCAN, caller=caller, uow=uow, clock=clock,
+                 device_keys=device_keys)
+
+
+@refusals_audited(AuditTag.SCAN_CONFIRM, lambda cmd: f"scan:{cmd.session_id[:64]}")
+def confirm(cmd: WalletAnswer, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
+            device_keys: DeviceKeys) -> ScanSession:
+    """The person agrees; the signature is kept in the audit log as the evidence."""
+    return _step(WalletStep.CONFIRM, cmd, AuditTag.SCAN_CONFIRM, caller=caller, uow=uow,
+                 clock=clock, device_keys=device_keys)
+
+
+@refusals_audited(AuditTag.SCAN_DENY, lambda cmd: f"scan:{cmd.session_id[:64]}")
+def deny(cmd: WalletAnswer, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
+         device_keys: DeviceKeys) -> ScanSession:
+    return _step(WalletStep.DENY, cmd, AuditTag.SCAN_DENY, caller=caller, uow=uow, clock=clock,
+                 device_keys=device_keys)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    state: ScanState
+    person_id: uuid.UUID | None  # only once confirmed
+    decided_at: datetime | None
+    expires_at: datetime
+
+
+def result(session_id: str, poll_token: str, *, uow: UnitOfWorkFactory, clock: Clock,
+           keyring: Keyring) -> ScanResult:
+    """For the screen holding the poll token only; without it a session is as good as unknown
+    (the QR code's id alone never yields a result)."""
+    with uow() as tx:
+        session = _get(tx, session_id)
+    if not keyring.same(keyring.secret_hash(_POLL, poll_token[:100]), session.poll_hash):
+        raise NotFound(_NOT_FOUND, code="scan.not_found")
+    state = session.state_at(clock.now())
+    return ScanResult(state, session.person_id if state is ScanState.CONFIRMED else None,
+                      session.decided_at, session.expires_at)
+
+
+def _get(tx: UnitOfWork, session_id: str, *, lock: bool = False) -> ScanSession:
+    session = tx.scan_sessions.get(session_id[:64], lock=lock) if session_id else None
+    if session is None:
+        raise NotFound(_NOT_FOUND, code="scan.not_found")
+    return session
