@@ -23,6 +23,7 @@ from yunzhang.cli import (
     staff,
     stamp,
     verify,
+    wallet,
 )
 from yunzhang.cli.common import cli_caller, settings
 from yunzhang.errors import YunzhangError
@@ -46,6 +47,7 @@ app.add_typer(seals.app, name="seals")
 app.add_typer(staff.app, name="staff")
 app.add_typer(keys.app, name="keys")
 app.add_typer(business_systems.app, name="rp")
+app.add_typer(wallet.app, name="wallet")
 app.command("stamp")(stamp.stamp)
 app.command("verify")(verify.verify)
 

@@ -1,0 +1,74 @@
+"""`yunzhang wallet`: the reference wallet on the command line (the phone app's stand-in): make a
+wallet, enrol it for an account, scan a QR code's URL and answer."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import typer
+
+from yunzhang.wallet import WalletClient, WalletError, WalletStore
+
+app = typer.Typer(help="The reference wallet (云章钱包): device key, enrolment, scan and answer.",
+                  no_args_is_help=True)
+
+DIR = typer.Option(Path("var/wallet"), "--dir", help="where the wallet keeps its state")
+LICENSE_ENV, PASSWORD_ENV = "YUNZHANG_LICENSE_PASSWORD", "YUNZHANG_PASSWORD"
+
+
+def _secret(env: str, prompt: str) -> str:
+    return os.environ.get(env) or typer.prompt(prompt, hide_input=True)
+
+
+def _client(store: WalletStore) -> WalletClient:
+    return WalletClient(store, httpx.Client(base_url=store.server(), timeout=30))
+
+
+@app.command()
+def init(server: str = typer.Option("http://127.0.0.1:8000", help="the platform's URL"),
+         directory: Path = DIR) -> None:
+    """A new wallet: a device key (EC P-256) encrypted under the license password."""
+    WalletStore(directory).create(server, _secret(LICENSE_ENV, "new license password"))
+    typer.echo(f"wallet created in {directory} for {server}")
+
+
+@app.command()
+def enroll(phone: str = typer.Option(..., help="the account's phone number"),
+           name: str = typer.Option("yunzhang wallet", help="the device's name"),
+           directory: Path = DIR) -> None:
+    """Enrol this wallet's device key for the account (proof of possession signed)."""
+    store = WalletStore(directory)
+    device = _client(store).enroll(phone=phone, password=_secret(PASSWORD_ENV, "account password"),
+                                   license_password=_secret(LICENSE_ENV, "license password"),
+                                   name=name)
+    typer.echo(f"device {device} enrolled")
+
+
+@app.command()
+def scan(url: str, yes: bool = typer.Option(False, "--yes", help="confirm without asking"),
+         deny: bool = typer.Option(False, "--deny", help="deny without asking"),
+         directory: Path = DIR) -> None:
+    """Read the QR code's URL, show everything asked, then confirm or deny."""
+    if yes and deny:
+        raise WalletError("--yes or --deny, not both", code="wallet.usage")
+    store = WalletStore(directory)
+    client = _client(store)
+    request = client.read(url)
+    for line in request.lines():
+        typer.echo(line)
+    license_password = _secret(LICENSE_ENV, "license password")
+    client.answer(request, "scan", license_password=license_password)
+    agree = yes or (not deny and typer.confirm("confirm?", default=False))
+    state = client.answer(request, "confirm" if agree else "deny",
+                          license_password=license_password)
+    typer.echo(state)
+
+
+@app.command()
+def passwd(directory: Path = DIR) -> None:
+    """Change the license password (the device key is encrypted again)."""
+    WalletStore(directory).change_password(_secret(LICENSE_ENV, "license password"),
+                                           typer.prompt("new license password", hide_input=True))
+    typer.echo("license password changed")

@@ -1,0 +1,113 @@
+"""The wallet's side of the protocol (docs/scan-sessions.md), over HTTP with httpx: enrol this
+device for an account, read a scan session, check that the platform's digest is the one of
+what is shown, and answer with steps signed by the device key."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from yunzhang.wallet.store import WalletError, WalletStore
+
+SHOWN = ("id", "business_system", "action", "documents", "scope", "binding_code", "expires_at")
+
+
+def digest_of(view: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of what the wallet shows (docs/scan-sessions.md)."""
+    shown = {k: view[k] for k in SHOWN}
+    canonical = json.dumps(shown, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def step_message(view: dict[str, Any], step: str) -> bytes:
+    return b"\n".join([b"yunzhang-scan-v1", step.encode(), view["id"].encode(),
+                       view["nonce"].encode(), digest_of(view).encode()])
+
+
+def enrolment_message(person_id: str, public_key: bytes) -> bytes:
+    return b"\n".join([b"yunzhang-device-v1", person_id.encode(),
+                       hashlib.sha256(public_key).hexdigest().encode()])
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """A session as the wallet shows it, its digest checked."""
+
+    view: dict[str, Any]
+
+    def lines(self) -> list[str]:
+        """Everything the person must see before answering (DESIGN.md: who, what, from where)."""
+        v = self.view
+        shown = [f"business system: {v['business_system_name']} ({v['business_system']})",
+                 f"asks to:         {v['action']}" + (f" for {v['scope']}" if v["scope"] else "")]
+        shown += [f"document:        {d['name']}  SHA-256 {d['sha256']}" for d in v["documents"]]
+        if v["binding_code"]:
+            shown.append(f"binding code:    {v['binding_code']}  (the screen must show the same)")
+        shown += [f"requested from:  {v['requester_ip'] or '?'}  {v['requester_agent'] or ''}",
+                  f"requested at:    {v['created_at']}, valid until {v['expires_at']}",
+                  f"state:           {v['state']}"]
+        return shown
+
+
+class WalletClient:
+    def __init__(self, store: WalletStore, http: httpx.Client) -> None:
+        self.store, self.http = store, http
+
+    def enroll(self, *, phone: str, password: str, license_password: str,
+               name: str = "yunzhang wallet") -> str:
+        """Log in to the account, enrol this device's key with proof of possession; the device
+        id is kept in the wallet."""
+        key = self.store.unlock(license_password)
+        login = self._ok(self.http.post("/api/v1/sessions",
+                                        json={"phone": phone, "password": password}))
+        me = self._ok(self.http.get("/api/v1/me"))
+        public = self.store.public_key()
+        proof = key.sign(enrolment_message(str(me["id"]), public), ec.ECDSA(hashes.SHA256()))
+        device = self._ok(self.http.post(
+            "/api/v1/me/devices", headers={"X-CSRF-Token": login["csrf_token"]},
+            json={"name": name, "public_key": base64.b64encode(public).decode(),
+                  "proof": base64.b64encode(proof).decode()}))
+        self.store.set_device_id(str(device["id"]))
+        return str(device["id"])
+
+    def read(self, url_or_id: str) -> ScanRequest:
+        """The session a QR code's URL (…/s/<id>) names, after checking its digest."""
+        session_id = urlsplit(url_or_id).path.rstrip("/").rsplit("/", 1)[-1] or url_or_id
+        view = self._ok(self.http.get(f"/api/v1/scan-sessions/{session_id}"))
+        if digest_of(view) != view["digest"]:
+            raise WalletError("the platform's digest is not the one of what is shown; not "
+                              "answering", code="wallet.digest")
+        return ScanRequest(view)
+
+    def answer(self, request: ScanRequest, step: str, *, license_password: str) -> str:
+        """``scan``, ``confirm`` or ``deny``, signed by the device key; the new state."""
+        device_id = self.store.device_id()
+        if device_id is None:
+            raise WalletError("this wallet is not enrolled; run `yunzhang wallet enroll`",
+                              code="wallet.not_enrolled")
+        key = self.store.unlock(license_password)
+        signature = key.sign(step_message(request.view, step), ec.ECDSA(hashes.SHA256()))
+        answer = self._ok(self.http.post(
+            f"/api/v1/scan-sessions/{request.view['id']}/{step}",
+            json={"device_id": device_id, "signature": base64.b64encode(signature).decode()}))
+        return str(answer["state"])
+
+    @staticmethod
+    def _ok(response: httpx.Response) -> dict[str, Any]:
+        if response.is_success:
+            body: dict[str, Any] = response.json()
+            return body
+        try:
+            problem = response.json()
+            detail, code = str(problem["detail"]), str(problem["code"])
+        except (ValueError, KeyError, TypeError):
+            detail, code = f"HTTP {response.status_code}", "wallet.http"
+        raise WalletError(f"the platform refused: {detail}", code=code)
