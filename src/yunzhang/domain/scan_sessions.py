@@ -71,6 +71,23 @@ class ScanDocument:
         return cls(text, digest)
 
 
+SHOWN = ("id", "business_system", "action", "documents", "scope", "binding_code", "expires_at")
+
+
+def shown_digest(shown: dict[str, object]) -> str:
+    """SHA-256 (hex) of the canonical JSON of what the wallet shows: the keys of SHOWN, sorted,
+    no spaces, UTF-8; the wallet computes it from what it displayed (docs/scan-sessions.md)."""
+    canonical = json.dumps({k: shown[k] for k in SHOWN}, ensure_ascii=False, sort_keys=True,
+                           separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def step_message(step: WalletStep, session_id: str, nonce: str, digest: str) -> bytes:
+    """The bytes a wallet's device key signs for one step of one session."""
+    return b"\n".join([SIGNED_PREFIX, step.value.encode(), session_id.encode(), nonce.encode(),
+                       digest.encode()])
+
+
 def check_request(action: ScanAction, documents: list[ScanDocument]) -> None:
     if action.carries_documents and not documents:
         raise InvalidInput(f"a {action.value} session names the documents (name and SHA-256)",
@@ -110,17 +127,14 @@ class ScanSession:
     def digest(self) -> str:
         """SHA-256 of what the wallet shows and the person agrees to, canonically encoded; the
         wallet computes it from what it displayed, so a signature covers exactly that."""
-        shown = {"id": self.id, "business_system": self.business_system,
-                 "action": self.action.value, "documents": self.documents, "scope": self.scope,
-                 "binding_code": self.binding_code,
-                 "expires_at": self.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-        canonical = json.dumps(shown, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return shown_digest({
+            "id": self.id, "business_system": self.business_system, "action": self.action.value,
+            "documents": self.documents, "scope": self.scope, "binding_code": self.binding_code,
+            "expires_at": self.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
 
     def signed_message(self, step: WalletStep) -> bytes:
         """The bytes a wallet's device key signs for ``step`` of this session."""
-        return b"\n".join([SIGNED_PREFIX, step.value.encode(), self.id.encode(),
-                           self.nonce.encode(), self.digest().encode()])
+        return step_message(step, self.id, self.nonce, self.digest())
 
     def scan(self, device_id: uuid.UUID, person_id: uuid.UUID, at: datetime) -> None:
         self._require_open(at)

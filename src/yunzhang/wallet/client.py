@@ -1,12 +1,12 @@
 """The wallet's side of the protocol (docs/scan-sessions.md), over HTTP with httpx: enrol this
 device for an account, read a scan session, check that the platform's digest is the one of
-what is shown, and answer with steps signed by the device key."""
+what is shown, and answer with steps signed by the device key. The messages it signs are the
+domain's (domain.devices, domain.scan_sessions), computed here from what was displayed."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,26 +15,13 @@ import httpx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from yunzhang.domain.devices import enrollment_message
+from yunzhang.domain.scan_sessions import WalletStep, shown_digest, step_message
 from yunzhang.wallet.store import WalletError, WalletStore
 
-SHOWN = ("id", "business_system", "action", "documents", "scope", "binding_code", "expires_at")
-
-
-def digest_of(view: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of what the wallet shows (docs/scan-sessions.md)."""
-    shown = {k: view[k] for k in SHOWN}
-    canonical = json.dumps(shown, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def step_message(view: dict[str, Any], step: str) -> bytes:
-    return b"\n".join([b"yunzhang-scan-v1", step.encode(), view["id"].encode(),
-                       view["nonce"].encode(), digest_of(view).encode()])
-
-
-def enrolment_message(person_id: str, public_key: bytes) -> bytes:
-    return b"\n".join([b"yunzhang-device-v1", person_id.encode(),
-                       hashlib.sha256(public_key).hexdigest().encode()])
+def signed_step(view: dict[str, Any], step: str) -> bytes:
+    """What the device key signs to take ``step`` on the session as shown."""
+    return step_message(WalletStep(step), view["id"], view["nonce"], shown_digest(view))
 
 
 @dataclass(frozen=True)
@@ -70,7 +57,8 @@ class WalletClient:
                                         json={"phone": phone, "password": password}))
         me = self._ok(self.http.get("/api/v1/me"))
         public = self.store.public_key()
-        proof = key.sign(enrolment_message(str(me["id"]), public), ec.ECDSA(hashes.SHA256()))
+        proof = key.sign(enrollment_message(uuid.UUID(str(me["id"])), public),
+                         ec.ECDSA(hashes.SHA256()))
         device = self._ok(self.http.post(
             "/api/v1/me/devices", headers={"X-CSRF-Token": login["csrf_token"]},
             json={"name": name, "public_key": base64.b64encode(public).decode(),
@@ -82,7 +70,7 @@ class WalletClient:
         """The session a QR code's URL (…/s/<id>) names, after checking its digest."""
         session_id = urlsplit(url_or_id).path.rstrip("/").rsplit("/", 1)[-1] or url_or_id
         view = self._ok(self.http.get(f"/api/v1/scan-sessions/{session_id}"))
-        if digest_of(view) != view["digest"]:
+        if shown_digest(view) != view["digest"]:
             raise WalletError("the platform's digest is not the one of what is shown; not "
                               "answering", code="wallet.digest")
         return ScanRequest(view)
@@ -94,7 +82,7 @@ class WalletClient:
             raise WalletError("this wallet is not enrolled; run `yunzhang wallet enroll`",
                               code="wallet.not_enrolled")
         key = self.store.unlock(license_password)
-        signature = key.sign(step_message(request.view, step), ec.ECDSA(hashes.SHA256()))
+        signature = key.sign(signed_step(request.view, step), ec.ECDSA(hashes.SHA256()))
         answer = self._ok(self.http.post(
             f"/api/v1/scan-sessions/{request.view['id']}/{step}",
             json={"device_id": device_id, "signature": base64.b64encode(signature).decode()}))
