@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     password_min_length: int = Field(default=8, ge=6)
     fresh_liveness_seconds: int = Field(default=300, ge=30)
     scan_session_seconds: int = Field(default=120, ge=15, le=120)  # DESIGN.md: at most 120 s
+    signing_request_hours: int = Field(default=72, ge=1, le=720)
     scopes_file: Path | None = None  # operator's scopes, merged over the built-in tree
 
     # Providers

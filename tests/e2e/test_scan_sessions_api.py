@@ -59,8 +59,8 @@ class Wallet:
 
     @staticmethod
     def digest(view: dict[str, Any]) -> str:
-        shown = {k: view[k] for k in ("id", "business_system", "action", "documents", "scope",
-                                      "binding_code", "expires_at")}
+        shown = {k: view[k] for k in ("id", "business_system", "action", "subject", "documents",
+                                      "scope", "binding_code", "expires_at")}
         canonical = json.dumps(shown, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -175,7 +175,7 @@ def test_stamp_sessions_carry_documents_and_a_binding_code(client: TestClient,
     assert wallet.step(client, shown, "deny").json()["state"] == "denied"
     assert result(client, opened).json() | {"expires_at": None} == {
         "state": "denied", "person_id": None, "decided_at": "2026-11-22T08:00:00Z",
-        "expires_at": None}
+        "expires_at": None, "outcome": None}
     problem(wallet.step(client, shown, "confirm"), 409, "scan.used")
 
 

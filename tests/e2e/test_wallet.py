@@ -78,7 +78,7 @@ def test_a_wrong_license_password_answers_nothing(client: TestClient, system: di
 
 def test_a_digest_that_does_not_match_what_is_shown_is_not_answered(tmp_path: Path) -> None:
     shown = {"id": "abc", "business_system": "x", "business_system_name": "X", "action": "login",
-             "documents": [], "scope": None, "binding_code": None, "nonce": "n",
+             "subject": None, "documents": [], "scope": None, "binding_code": None, "nonce": "n",
              "requester_ip": None, "requester_agent": None, "created_at": "2026-11-22T08:00:00Z",
              "expires_at": "2026-11-22T08:02:00Z", "state": "pending", "digest": "0" * 64}
     lying = httpx.Client(base_url="http://platform.test", transport=httpx.MockTransport(

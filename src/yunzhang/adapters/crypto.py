@@ -83,7 +83,8 @@ class EcdsaDeviceKeys:
 
     def verify(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
         key = serialization.load_der_public_key(public_key)
-        assert isinstance(key, ec.EllipticCurvePublicKey)
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            return False  # wallets' keys are EC P-256; nothing else signs a wallet's message
         try:
             key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
         except (InvalidSignature, ValueError):

@@ -76,6 +76,15 @@ class AuditTag(StrEnum):
     SCAN_SCAN = "scan_session:scan"
     SCAN_CONFIRM = "scan_session:confirm"
     SCAN_DENY = "scan_session:deny"
+    SCAN_REFUSE = "scan_session:refuse"  # confirmed, but the platform could not do it
+    REQUEST_CREATE = "signing_request:create"
+    REQUEST_CANCEL = "signing_request:cancel"
+    REQUEST_DECLINE = "signing_request:decline"
+    REQUEST_COMPLETE = "signing_request:complete"
+    DOCUMENT_SIGN = "document:sign"  # a person's own signature, made in the wallet
+    HANDWRITING_SET = "handwriting:set"
+    BINDING_CREATE = "binding:create"
+    BINDING_REMOVE = "binding:remove"
 
 
 class Outcome(StrEnum):

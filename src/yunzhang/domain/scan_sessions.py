@@ -43,6 +43,7 @@ class ScanState(StrEnum):
     SCANNED = "scanned"
     CONFIRMED = "confirmed"
     DENIED = "denied"
+    REFUSED = "refused"  # the person confirmed; the platform refused to do it (``outcome`` says why)
     EXPIRED = "expired"
 
 
@@ -71,7 +72,9 @@ class ScanDocument:
         return cls(text, digest)
 
 
-SHOWN = ("id", "business_system", "action", "documents", "scope", "binding_code", "expires_at")
+SHOWN = ("id", "business_system", "action", "subject", "documents", "scope", "binding_code",
+         "expires_at")
+MAX_SUBJECT = 400
 
 
 def shown_digest(shown: dict[str, object]) -> str:
@@ -105,6 +108,7 @@ class ScanSession:
     action: ScanAction
     documents: list[dict[str, str]]  # [{name, sha256}]
     scope: str | None
+    subject: str | None  # what precisely: the request's step, or what is bound to which account
     nonce: str  # random; every wallet signature covers it
     binding_code: str | None  # stamp and sign: shown on the screen and in the wallet
     poll_hash: str = field(repr=False)  # keyed hash of the poll token
@@ -117,6 +121,9 @@ class ScanSession:
     person_id: uuid.UUID | None = None
     scanned_at: datetime | None = None
     decided_at: datetime | None = None
+    request_step_id: uuid.UUID | None = None  # a step of a stamp/sign request this carries out
+    binding_id: uuid.UUID | None = None  # bind: the binding made; unbind: the one to remove
+    outcome: str | None = None  # why the platform refused what the person confirmed
 
     def state_at(self, at: datetime) -> ScanState:
         """The state as of ``at``: an undecided session past its expiry is expired."""
@@ -129,7 +136,8 @@ class ScanSession:
         wallet computes it from what it displayed, so a signature covers exactly that."""
         return shown_digest({
             "id": self.id, "business_system": self.business_system, "action": self.action.value,
-            "documents": self.documents, "scope": self.scope, "binding_code": self.binding_code,
+            "subject": self.subject, "documents": self.documents, "scope": self.scope,
+            "binding_code": self.binding_code,
             "expires_at": self.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
 
     def signed_message(self, step: WalletStep) -> bytes:
@@ -144,7 +152,8 @@ class ScanSession:
         self.state, self.device_id, self.person_id, self.scanned_at = (
             ScanState.SCANNED, device_id, person_id, at)
 
-    def decide(self, device_id: uuid.UUID, approve: bool, at: datetime) -> None:
+    def check_answer(self, device_id: uuid.UUID, at: datetime) -> None:
+        """May this device answer now? (Changes nothing but an expired session's state.)"""
         self._require_open(at)
         if self.state is ScanState.PENDING:
             raise Conflict("scan the QR code before confirming", code="scan.not_scanned")
@@ -153,8 +162,16 @@ class ScanSession:
         if device_id != self.device_id:
             raise PermissionDenied("only the device that scanned the QR code may answer it",
                                    code="scan.other_device")
+
+    def decide(self, device_id: uuid.UUID, approve: bool, at: datetime) -> None:
+        self.check_answer(device_id, at)
         self.state = ScanState.CONFIRMED if approve else ScanState.DENIED
         self.decided_at = at
+
+    def refuse(self, reason: str, at: datetime) -> None:
+        """The person confirmed, but what was asked could not be done (the decision function
+        said no, the seal was revoked, the document changed meanwhile): the session ends."""
+        self.state, self.outcome, self.decided_at = ScanState.REFUSED, reason[:500], at
 
     def _require_open(self, at: datetime) -> None:
         if self.state_at(at) is ScanState.EXPIRED:

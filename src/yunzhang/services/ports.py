@@ -18,6 +18,9 @@ from yunzhang.domain.enterprises import Enterprise
 from yunzhang.domain.notifications import CodePurpose, OutboxMessage, SmsCode
 from yunzhang.domain.business_systems import BusinessSystem
 from yunzhang.domain.devices import Device
+from yunzhang.domain.handwriting import HandwritingData, SignatureImage
+from yunzhang.domain.bindings import Binding
+from yunzhang.domain.signing_requests import RequestDocument, RequestStep, SigningRequest
 from yunzhang.domain.scan_sessions import ScanSession
 from yunzhang.domain.grants import AutoStampGrant, Grant, SealGrant
 from yunzhang.domain.keys import KeyAlgorithm, KeyRef
@@ -182,6 +185,10 @@ class CertificateFactory(Protocol):
         (``certificate.csr``) when it is malformed, badly signed or of a refused key type."""
         ...
 
+    def public_key(self, certificate: bytes) -> bytes:
+        """The DER SubjectPublicKeyInfo of an issued certificate (DER)."""
+        ...
+
     def ocsp_serials(self, request: bytes) -> list[int]:
         """The serials asked about in a DER OCSPRequest; InvalidInput when malformed."""
         ...
@@ -265,6 +272,11 @@ class SealArtist(Protocol):
     def process(self, photo: bytes, processing: MoldProcessing) -> SealImageData:
         """InvalidInput (``image.*``) for anything that is not a sound PNG/JPEG photo within the
         limits; PayloadTooLarge (``image.too_large``) beyond them."""
+        ...
+
+    def handwriting(self, picture: bytes) -> HandwritingData:
+        """A handwritten signature (PNG/JPEG) as black ink on transparent, fitted to its box;
+        errors as for ``process``."""
         ...
 
 
@@ -409,6 +421,47 @@ class ScanSessionRepository(Protocol):
     def add(self, session: ScanSession) -> None: ...
 
     def get(self, session_id: str, *, lock: bool = False) -> ScanSession | None: ...
+
+
+class SigningRequestRepository(Protocol):
+    def add(self, request: SigningRequest, steps: list[RequestStep],
+            documents: list[RequestDocument]) -> None: ...
+
+    def get(self, request_id: uuid.UUID, *, lock: bool = False) -> SigningRequest | None: ...
+
+    def steps(self, request_id: uuid.UUID) -> list[RequestStep]:
+        """In order of position."""
+        ...
+
+    def step(self, step_id: uuid.UUID) -> RequestStep | None: ...
+
+    def documents(self, request_id: uuid.UUID) -> list[RequestDocument]:
+        """In order of position, with their current content."""
+        ...
+
+    def keep_prepared(self, session_id: str, prepared: list[PreparedSignature]) -> None:
+        """Documents made ready for a wallet's signature between its scan and its confirmation."""
+        ...
+
+    def prepared(self, session_id: str) -> list[PreparedSignature]: ...
+
+
+class SignatureImageRepository(Protocol):
+    def add(self, image: SignatureImage) -> None: ...
+
+    def current(self, person_id: uuid.UUID) -> SignatureImage | None:
+        """The newest one."""
+        ...
+
+
+class BindingRepository(Protocol):
+    def add(self, binding: Binding) -> None: ...
+
+    def get(self, binding_id: uuid.UUID) -> Binding | None: ...
+
+    def of_system(self, business_system: str, *, account: str | None = None) -> list[Binding]:
+        """Active bindings, newest first."""
+        ...
 
 
 class StampRepository(Protocol):
@@ -576,6 +629,15 @@ class UnitOfWork(Protocol):
 
     @property
     def scan_sessions(self) -> ScanSessionRepository: ...
+
+    @property
+    def signing_requests(self) -> SigningRequestRepository: ...
+
+    @property
+    def signature_images(self) -> SignatureImageRepository: ...
+
+    @property
+    def bindings(self) -> BindingRepository: ...
 
 
     def __enter__(self) -> Self: ...

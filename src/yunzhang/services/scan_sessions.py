@@ -1,8 +1,8 @@
 """Scan sessions (扫码会话): opened by a business system, scanned and answered by a wallet whose
 device key signs every step, followed by the screen that holds the poll token.
 
-What a confirmation then does (log in, stamp with the cloud seal, have the wallet sign, bind)
-belongs to the flows built on these sessions; here the session itself is kept honest: one use,
+What the wallet's answers then do (log in, stamp with the cloud seal, have the wallet sign, bind)
+is services.scan_answers; here the session itself is kept honest: one use,
 at most YUNZHANG_SCAN_SESSION_SECONDS, only the scanning device answers, only the poll token's
 holder learns the answer.
 """
@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from yunzhang.config import Settings
 from yunzhang.domain.audit import AuditRecord, AuditTag
 from yunzhang.domain.business_systems import BusinessSystem
-from yunzhang.domain.devices import DeviceStatus
+from yunzhang.domain.devices import Device, DeviceStatus
 from yunzhang.domain.scan_sessions import (
     MAX_LIFETIME,
+    MAX_SUBJECT,
     ScanAction,
     ScanDocument,
     ScanSession,
@@ -42,6 +43,9 @@ class OpenSession:
     action: ScanAction
     documents: list[ScanDocument]
     scope: str | None = None
+    subject: str | None = None  # what precisely is asked (a request's step, a binding)
+    request_step_id: uuid.UUID | None = None
+    binding_id: uuid.UUID | None = None
     requester_ip: str | None = None
     requester_agent: str | None = None
 
@@ -57,6 +61,9 @@ class Opened:
 def open_session(cmd: OpenSession, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
                  keyring: Keyring, settings: Settings) -> Opened:
     check_request(cmd.action, cmd.documents)
+    if cmd.action in (ScanAction.BIND, ScanAction.UNBIND) and cmd.binding_id is None:
+        raise InvalidInput("bind and unbind sessions name what is bound to which account: open "
+                           "them at /api/v1/bindings", code="scan.action")
     if cmd.scope is not None and not cmd.system.allows(cmd.scope):
         raise InvalidInput(f"{cmd.system.client_id} is registered for "
                            f"{', '.join(cmd.system.scopes)}; not for {cmd.scope}",
@@ -68,18 +75,21 @@ def open_session(cmd: OpenSession, *, caller: Caller, uow: UnitOfWorkFactory, cl
         id=secrets.token_urlsafe(24),  # 192 random bits
         business_system=cmd.system.client_id, action=cmd.action,
         documents=[{"name": d.name, "sha256": d.sha256} for d in cmd.documents],
-        scope=cmd.scope, nonce=secrets.token_urlsafe(16),
+        scope=cmd.scope, subject=cmd.subject and cmd.subject[:MAX_SUBJECT],
+        nonce=secrets.token_urlsafe(16),
         # Number matching: two digits the person compares between the screen and the wallet.
         binding_code=f"{secrets.randbelow(100):02d}" if cmd.action.carries_documents else None,
         poll_hash=keyring.secret_hash(_POLL, poll_token),
         requester_ip=(cmd.requester_ip or None) and cmd.requester_ip[:64],
         requester_agent=(cmd.requester_agent or None) and cmd.requester_agent[:300],
         # Whole seconds: the wallet signs the expiry as shown (RFC 3339, seconds).
-        created_at=now, expires_at=(now + lifetime).replace(microsecond=0))
+        created_at=now, expires_at=(now + lifetime).replace(microsecond=0),
+        request_step_id=cmd.request_step_id, binding_id=cmd.binding_id)
     with uow(request_id=caller.request_id) as tx:
         tx.scan_sessions.add(session)
         tx.audit.record(AuditRecord(AuditTag.SCAN_CREATE, caller.actor, f"scan:{session.id}",
                                     details={"action": cmd.action.value,
+                                             "subject": session.subject,
                                              "documents": session.documents,
                                              "scope": cmd.scope,
                                              "expires_at": session.expires_at.isoformat()}))
@@ -112,52 +122,29 @@ class WalletAnswer:
     signature: bytes  # the device key's signature of session.signed_message(step)
 
 
-def _step(step: WalletStep, cmd: WalletAnswer, tag: AuditTag, *, caller: Caller,
-          uow: UnitOfWorkFactory, clock: Clock, device_keys: DeviceKeys) -> ScanSession:
-    now = clock.now()
-    with uow(request_id=caller.request_id) as tx:
-        session = _get(tx, cmd.session_id, lock=True)
-        device = tx.devices.get(cmd.device_id)
-        person = tx.persons.get(device.person_id) if device is not None else None
-        if device is None or device.status is not DeviceStatus.ACTIVE or person is None \
-                or person.status != "active":
-            raise PermissionDenied("this device is not enrolled, or was revoked",
-                                   code="scan.device")
-        if not device_keys.verify(device.public_key, session.signed_message(step), cmd.signature):
-            raise PermissionDenied("the signature is not this device's signature of this step "
-                                   "of this session", code="scan.signature")
-        if step is WalletStep.SCAN:
-            session.scan(device.id, device.person_id, now)
-        else:
-            session.decide(device.id, step is WalletStep.CONFIRM, now)
-        tx.audit.record(AuditRecord(tag, caller.actor, f"scan:{session.id}", details={
-            "device": str(device.id), "person": str(device.person_id),
-            "business_system": session.business_system, "action": session.action.value,
-            "digest": session.digest(), "signature": cmd.signature.hex()}))
-        tx.commit()
-        return session
+def verified(tx: UnitOfWork, step: WalletStep, cmd: WalletAnswer, *,
+             device_keys: DeviceKeys) -> tuple[ScanSession, Device]:
+    """The session (locked) and the answering device, once the device is found active and its
+    signature of this step of this session checks out; the caller then moves the session on."""
+    session = _get(tx, cmd.session_id, lock=True)
+    device = tx.devices.get(cmd.device_id)
+    person = tx.persons.get(device.person_id) if device is not None else None
+    if device is None or device.status is not DeviceStatus.ACTIVE or person is None \
+            or person.status != "active":
+        raise PermissionDenied("this device is not enrolled, or was revoked", code="scan.device")
+    if not device_keys.verify(device.public_key, session.signed_message(step), cmd.signature):
+        raise PermissionDenied("the signature is not this device's signature of this step "
+                               "of this session", code="scan.signature")
+    return session, device
 
 
-@refusals_audited(AuditTag.SCAN_SCAN, lambda cmd: f"scan:{cmd.session_id[:64]}")
-def scan(cmd: WalletAnswer, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
-         device_keys: DeviceKeys) -> ScanSession:
-    return _step(WalletStep.SCAN, cmd, AuditTag.SCAN_SCAN, caller=caller, uow=uow, clock=clock,
-                 device_keys=device_keys)
-
-
-@refusals_audited(AuditTag.SCAN_CONFIRM, lambda cmd: f"scan:{cmd.session_id[:64]}")
-def confirm(cmd: WalletAnswer, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
-            device_keys: DeviceKeys) -> ScanSession:
-    """The person agrees; the signature is kept in the audit log as the evidence."""
-    return _step(WalletStep.CONFIRM, cmd, AuditTag.SCAN_CONFIRM, caller=caller, uow=uow,
-                 clock=clock, device_keys=device_keys)
-
-
-@refusals_audited(AuditTag.SCAN_DENY, lambda cmd: f"scan:{cmd.session_id[:64]}")
-def deny(cmd: WalletAnswer, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
-         device_keys: DeviceKeys) -> ScanSession:
-    return _step(WalletStep.DENY, cmd, AuditTag.SCAN_DENY, caller=caller, uow=uow, clock=clock,
-                 device_keys=device_keys)
+def audit_step(tx: UnitOfWork, tag: AuditTag, session: ScanSession, device: Device,
+               signature: bytes, *, caller: Caller, **details: object) -> None:
+    tx.audit.record(AuditRecord(tag, caller.actor, f"scan:{session.id}", details={
+        "device": str(device.id), "person": str(device.person_id),
+        "business_system": session.business_system, "action": session.action.value,
+        "subject": session.subject, "digest": session.digest(), "signature": signature.hex(),
+        **details}))
 
 
 @dataclass(frozen=True)
@@ -166,6 +153,7 @@ class ScanResult:
     person_id: uuid.UUID | None  # only once confirmed
     decided_at: datetime | None
     expires_at: datetime
+    outcome: str | None  # why a confirmed session was refused
 
 
 def result(session_id: str, poll_token: str, *, uow: UnitOfWorkFactory, clock: Clock,
@@ -178,7 +166,7 @@ def result(session_id: str, poll_token: str, *, uow: UnitOfWorkFactory, clock: C
         raise NotFound(_NOT_FOUND, code="scan.not_found")
     state = session.state_at(clock.now())
     return ScanResult(state, session.person_id if state is ScanState.CONFIRMED else None,
-                      session.decided_at, session.expires_at)
+                      session.decided_at, session.expires_at, session.outcome)
 
 
 def _get(tx: UnitOfWork, session_id: str, *, lock: bool = False) -> ScanSession:

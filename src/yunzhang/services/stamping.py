@@ -21,7 +21,13 @@ from yunzhang.domain.pki import CaName
 from yunzhang.services import pki, seals
 from yunzhang.services.audit import refusals_audited
 from yunzhang.services.context import Caller
-from yunzhang.services.ports import CertificateFactory, Clock, PdfStamper, UnitOfWorkFactory
+from yunzhang.services.ports import (
+    CertificateFactory,
+    Clock,
+    PdfStamper,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 
 MAX_IDEMPOTENCY_KEY = 100
 
@@ -115,6 +121,32 @@ def _stamp(user: seals.SealUser, seal_id: uuid.UUID, document: BinaryIO, output:
            placement: Placement, profile: PadesProfile, name: str, idempotency_key: str | None,
            *, caller: Caller, uow: UnitOfWorkFactory, stamper: PdfStamper, clock: Clock,
            settings: Settings, factory: CertificateFactory) -> StampRecord:
+    sealed = seal_document(user, seal_id, document, output, placement, profile, caller=caller,
+                           uow=uow, stamper=stamper, clock=clock, settings=settings,
+                           factory=factory)
+    with uow(request_id=caller.request_id) as tx:
+        record = record_stamp(tx, user, sealed, name, idempotency_key, caller=caller, clock=clock)
+        tx.commit()
+    return record
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A document stamped but not yet recorded: the caller records it in its own transaction,
+    with whatever else the stamp completes."""
+
+    key: seals.StampingKey
+    placement: Placement
+    profile: PadesProfile
+    sha256_in: str
+    sha256_out: str
+
+
+def seal_document(user: seals.SealUser, seal_id: uuid.UUID, document: BinaryIO,
+                  output: BinaryIO, placement: Placement, profile: PadesProfile, *,
+                  caller: Caller, uow: UnitOfWorkFactory, stamper: PdfStamper, clock: Clock,
+                  settings: Settings, factory: CertificateFactory) -> Sealed:
+    """Decide, then stamp ``document`` into ``output`` (both seekable files)."""
     size = document.seek(0, io.SEEK_END)
     if size > settings.max_document_bytes:
         raise PayloadTooLarge(f"the document has {size} bytes; the limit is "
@@ -129,31 +161,36 @@ def _stamp(user: seals.SealUser, seal_id: uuid.UUID, document: BinaryIO, output:
         certificate=key.certificate.der, chain=[c.der for c in key.chain], image_png=image.png,
         size_mm=(image.width_mm, image.height_mm), placement=placement, profile=profile,
         field_name=f"yunzhang-seal-{secrets.token_hex(6)}", crls=crls)
-    sha256_out = _digest(output)
-    with uow(request_id=caller.request_id) as tx:
-        grant_id = None
-        if user.automatic:
-            # The count is taken after signing and only while the grant is active and not used
-            # up, so concurrent stamps never exceed the maximum and a revocation made meanwhile
-            # wins; the signed document is then dropped, never returned.
-            grant_id = next((g for g in key.decision.grant_ids if tx.auto_stamp_grants.use_one(g)),
-                            None)
-            if grant_id is None:
-                raise Conflict("the auto-stamp grant was used up or revoked while the document "
-                               "was being stamped; nothing was stamped", code="grant.used_up")
-        record = StampRecord(
-            seal_id=key.seal.id, enterprise_id=key.seal.enterprise_id, actor=caller.actor,
-            business_system=user.business_system, document_name=name[:200],
-            sha256_in=sha256_in, sha256_out=sha256_out, profile=profile,
-            created_at=clock.now(), auto_stamp_grant_id=grant_id, idempotency_key=idempotency_key)
-        tx.stamps.add(record)
-        tag = AuditTag.SEAL_AUTO_STAMP if user.automatic else AuditTag.SEAL_USE
-        tx.audit.record(AuditRecord(tag, caller.actor, f"seal:{key.seal.id}", details={
-            "stamp": str(record.id), "business_system": user.business_system,
-            "document": record.document_name, "sha256_in": record.sha256_in,
-            "sha256_out": record.sha256_out, "profile": profile.value,
-            "placement": placement.describe(),
-            "certificate": key.certificate.serial, "decision": key.decision.reason,
-            **({"scope": user.scope, "auto_stamp_grant": grant_id} if user.automatic else {})}))
-        tx.commit()
+    return Sealed(key, placement, profile, sha256_in, _digest(output))
+
+
+def record_stamp(tx: UnitOfWork, user: seals.SealUser, sealed: Sealed, name: str,
+                 idempotency_key: str | None = None, *, caller: Caller,
+                 clock: Clock) -> StampRecord:
+    """Record and audit a stamp inside the caller's unit of work."""
+    key = sealed.key
+    grant_id = None
+    if user.automatic:
+        # The count is taken after signing and only while the grant is active and not used
+        # up, so concurrent stamps never exceed the maximum and a revocation made meanwhile
+        # wins; the signed document is then dropped, never returned.
+        grant_id = next((g for g in key.decision.grant_ids if tx.auto_stamp_grants.use_one(g)),
+                        None)
+        if grant_id is None:
+            raise Conflict("the auto-stamp grant was used up or revoked while the document "
+                           "was being stamped; nothing was stamped", code="grant.used_up")
+    record = StampRecord(
+        seal_id=key.seal.id, enterprise_id=key.seal.enterprise_id, actor=caller.actor,
+        business_system=user.business_system, document_name=name[:200],
+        sha256_in=sealed.sha256_in, sha256_out=sealed.sha256_out, profile=sealed.profile,
+        created_at=clock.now(), auto_stamp_grant_id=grant_id, idempotency_key=idempotency_key)
+    tx.stamps.add(record)
+    tag = AuditTag.SEAL_AUTO_STAMP if user.automatic else AuditTag.SEAL_USE
+    tx.audit.record(AuditRecord(tag, caller.actor, f"seal:{key.seal.id}", details={
+        "stamp": str(record.id), "business_system": user.business_system,
+        "document": record.document_name, "sha256_in": record.sha256_in,
+        "sha256_out": record.sha256_out, "profile": sealed.profile.value,
+        "placement": sealed.placement.describe(),
+        "certificate": key.certificate.serial, "decision": key.decision.reason,
+        **({"scope": user.scope, "auto_stamp_grant": grant_id} if user.automatic else {})}))
     return record

@@ -27,6 +27,7 @@ from yunzhang.web.api import (
     roles,
     scan_sessions,
     seals,
+    signing_requests,
     stamps,
     verify,
 )
@@ -79,11 +80,16 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(admin_pki.router)
     app.include_router(business_systems.router)
+    app.include_router(signing_requests.router)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         large_body_paths={admin.IMPORT_PATH: settings.max_import_bytes,
                           **{path: settings.max_image_bytes + 65_536 for path in seals.UPLOAD_PATHS},
+                          **{path: settings.max_image_bytes * 4 // 3 + 65_536
+                             for path in signing_requests.HANDWRITING_PATHS},
+                          **{path: settings.max_document_bytes * 4 // 3 + 65_536
+                             for path in signing_requests.REQUEST_PATHS},
                           **{path: settings.max_document_bytes + 65_536
                              for path in (*verify.VERIFY_PATHS, *stamps.STAMP_PATHS)}},
         registry=registry,

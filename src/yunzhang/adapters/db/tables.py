@@ -31,7 +31,18 @@ from yunzhang.domain.notifications import (
     OutboxStatus,
     SmsCode,
 )
+from yunzhang.domain.bindings import Binding, BindingStatus, BindingSubject
 from yunzhang.domain.business_systems import BusinessSystem, SystemStatus
+from yunzhang.domain.handwriting import SignatureImage
+from yunzhang.domain.signing_requests import (
+    RequestDocument,
+    RequestStatus,
+    RequestStep,
+    SigningOrder,
+    SigningRequest,
+    StepKind,
+    StepState,
+)
 from yunzhang.domain.devices import Device, DeviceStatus
 from yunzhang.domain.scan_sessions import ScanAction, ScanSession, ScanState
 from yunzhang.domain.grants import AutoStampGrant, Grant, GrantKind, GrantStatus, SealGrant
@@ -429,7 +440,105 @@ scan_sessions = Table(
     Column("person_id", Uuid),
     Column("scanned_at", UtcDateTime()),
     Column("decided_at", UtcDateTime()),
+    Column("subject", String(400)),
+    Column("request_step_id", Uuid),
+    Column("binding_id", Uuid),
+    Column("outcome", String(500)),
     Index("ix_scan_sessions_expires_at", "expires_at"),
+)
+
+signing_requests = Table(
+    "signing_requests",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("business_system", String(64), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("order", EnumText(SigningOrder, 16), nullable=False),
+    Column("scope", String(200)),
+    Column("reference", String(100)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("status", EnumText(RequestStatus, 16), nullable=False),
+    Column("completed_at", UtcDateTime()),
+    Index("ix_signing_requests_system", "business_system", "created_at"),
+)
+
+request_steps = Table(
+    "request_steps",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("request_id", Uuid, ForeignKey("signing_requests.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("kind", EnumText(StepKind, 8), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("placement", JSON, nullable=False),
+    Column("seal_id", Uuid, ForeignKey("seals.id")),
+    Column("person_id", Uuid, ForeignKey("persons.id")),
+    Column("state", EnumText(StepState, 16), nullable=False),
+    Column("done_by", Uuid),
+    Column("done_at", UtcDateTime()),
+    Index("ix_request_steps_request", "request_id", "position", unique=True),
+)
+
+request_documents = Table(
+    "request_documents",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("request_id", Uuid, ForeignKey("signing_requests.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("sha256_original", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Index("ix_request_documents_request", "request_id", "position", unique=True),
+)
+
+prepared_signatures = Table(
+    "prepared_signatures",
+    metadata,
+    Column("session_id", String(64), ForeignKey("scan_sessions.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("prepared", LargeBinary, nullable=False),
+    Column("to_sign", LargeBinary, nullable=False),
+    Column("document_digest", LargeBinary, nullable=False),
+    Column("reserved_start", Integer, nullable=False),
+    Column("reserved_end", Integer, nullable=False),
+    Column("certificate", LargeBinary, nullable=False),
+    Column("chain", JSON, nullable=False),  # base64 DER, leaf's issuer first
+)
+
+signature_images = Table(
+    "signature_images",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("person_id", Uuid, ForeignKey("persons.id"), nullable=False),
+    Column("certificate_serial", String(64), nullable=False),
+    Column("png", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("proof", LargeBinary, nullable=False),
+    Column("width_mm", Float, nullable=False),
+    Column("height_mm", Float, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_signature_images_person", "person_id", "created_at"),
+)
+
+bindings = Table(
+    "bindings",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("business_system", String(64), nullable=False),
+    Column("account", String(100), nullable=False),
+    Column("enterprise_id", Uuid, ForeignKey("enterprises.id"), nullable=False),
+    Column("subject", EnumText(BindingSubject, 16), nullable=False),
+    Column("seal_id", Uuid, ForeignKey("seals.id")),
+    Column("scope", String(200)),
+    Column("status", EnumText(BindingStatus, 16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("bound_by", Uuid),
+    Column("bound_at", UtcDateTime()),
+    Column("removed_by", Uuid),
+    Column("removed_at", UtcDateTime()),
+    Index("ix_bindings_system_account", "business_system", "account"),
 )
 
 mapper_registry = registry(metadata=metadata)
@@ -462,4 +571,9 @@ def map_domain() -> None:
     mapper_registry.map_imperatively(StampRecord, stamps)
     mapper_registry.map_imperatively(Device, devices)
     mapper_registry.map_imperatively(ScanSession, scan_sessions)
+    mapper_registry.map_imperatively(SigningRequest, signing_requests)
+    mapper_registry.map_imperatively(RequestStep, request_steps)
+    mapper_registry.map_imperatively(RequestDocument, request_documents)
+    mapper_registry.map_imperatively(SignatureImage, signature_images)
+    mapper_registry.map_imperatively(Binding, bindings)
     _mapped = True

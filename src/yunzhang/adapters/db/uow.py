@@ -14,6 +14,11 @@ from yunzhang.adapters.db import tables
 from yunzhang.adapters.db.business_systems import SqlAutoStampGrants, SqlBusinessSystems, SqlStamps
 from yunzhang.adapters.db.pki import SqlAuthorities, SqlCertificates
 from yunzhang.adapters.db.scan_sessions import SqlDevices, SqlScanSessions
+from yunzhang.adapters.db.signing_requests import (
+    SqlBindings,
+    SqlSignatureImages,
+    SqlSigningRequests,
+)
 from yunzhang.adapters.db.seals import SqlSealImages, SqlSeals, SqlSealTypes, SqlStaff
 from yunzhang.adapters.db.repositories import (
     SqlApplications,
@@ -79,6 +84,9 @@ class SqlUnitOfWork:
         self.stamps = SqlStamps(self.session)
         self.devices = SqlDevices(self.session)
         self.scan_sessions = SqlScanSessions(self.session)
+        self.signing_requests = SqlSigningRequests(self.session)
+        self.signature_images = SqlSignatureImages(self.session)
+        self.bindings = SqlBindings(self.session)
         return self
 
     def __exit__(

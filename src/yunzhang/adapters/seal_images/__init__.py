@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from yunzhang.adapters.seal_images import molds, templates
+from yunzhang.adapters.seal_images import handwriting, molds, templates
 from yunzhang.adapters.seal_images.fonts import load_font
+from yunzhang.domain.handwriting import HandwritingData
 from yunzhang.domain.seal_images import MoldProcessing, SealImageData, TemplateSpec
 from yunzhang.errors import ConfigurationError, YunzhangError
 
@@ -41,6 +42,16 @@ class PillowSealArtist:
             raise
         except (OSError, ValueError, MemoryError) as exc:
             raise YunzhangError(f"the photo could not be processed: {exc}",
+                                code="image.failed") from exc
+
+    def handwriting(self, picture: bytes) -> HandwritingData:
+        try:
+            return handwriting.handwriting(picture, max_bytes=self._max_bytes,
+                                           max_megapixels=self._max_megapixels)
+        except YunzhangError:
+            raise
+        except (OSError, ValueError, MemoryError) as exc:
+            raise YunzhangError(f"the picture could not be processed: {exc}",
                                 code="image.failed") from exc
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
 from yunzhang.adapters.x509 import certificates, crl, csr, ocsp
 from yunzhang.domain.keys import KeyAlgorithm
 from yunzhang.domain.pki import CertificateRequest, CrlRequest, CsrInfo, SerialStatus
@@ -30,6 +33,10 @@ class X509Factory:
 
     def read_csr(self, data: bytes) -> CsrInfo:
         return csr.read_csr(data)
+
+    def public_key(self, certificate: bytes) -> bytes:
+        return x509.load_der_x509_certificate(certificate).public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
     def ocsp_serials(self, request: bytes) -> list[int]:
         return ocsp.serials(request)

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from yunzhang.domain.devices import DeviceStatus
 from yunzhang.domain.scan_sessions import ScanAction, ScanDocument, ScanState
 from yunzhang.errors import InvalidInput, NotFound
-from yunzhang.services import devices, scan_sessions
+from yunzhang.services import devices, scan_answers, scan_sessions
 from yunzhang.web.api import Public, Strict
 from yunzhang.web.deps import AnonymousCaller, ContainerDep, PersonCaller, Reader, System, Writer
 
@@ -29,7 +29,7 @@ POLL_COOKIE = "yunzhang_scan"
 MAX_WAIT = 25  # seconds a result request may wait for a change
 
 
-def _b64(value: str, what: str, code: str) -> bytes:
+def b64decode(value: str, what: str, code: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
@@ -66,6 +66,7 @@ class WalletViewPublic(Public):
     business_system: str
     business_system_name: str
     action: ScanAction
+    subject: str | None = Field(description="what precisely: a request's step, a binding")
     documents: list[DocumentPublic]
     scope: str | None
     binding_code: str | None
@@ -82,11 +83,17 @@ class AnswerRequest(Strict):
     device_id: uuid.UUID
     signature: Annotated[str, Field(min_length=8, max_length=400,
                                     description="base64 DER ECDSA signature by the device key")]
+    document_signatures: Annotated[list[Annotated[str, Field(max_length=1400)]], Field(
+        max_length=20, description="confirming a signature step: per document, the base64 "
+                                   "signature of `to_sign` by the person-signing key")] = []
 
 
 class StatePublic(Public):
     id: str
     state: ScanState
+    to_sign: list[str] = Field(default=[], description=(
+        "scanning a signature step: per document, the base64 DER CMS signed attributes the "
+        "wallet signs with the person-signing key"))
 
 
 class ResultPublic(Public):
@@ -94,6 +101,7 @@ class ResultPublic(Public):
     person_id: uuid.UUID | None
     decided_at: datetime | None
     expires_at: datetime
+    outcome: str | None = Field(description="refused: why the platform could not do it")
 
 
 class EnrollRequest(Strict):
@@ -122,7 +130,8 @@ def open_session(body: OpenRequest, request: Request, auth: System,
     scope = c.scopes.parse(body.scope) if body.scope is not None else None
     opened = scan_sessions.open_session(
         scan_sessions.OpenSession(auth.system, body.action, documents, scope,
-                                  auth.caller.ip, auth.caller.user_agent),
+                                  requester_ip=auth.caller.ip,
+                                  requester_agent=auth.caller.user_agent),
         caller=auth.caller, uow=c.uow, clock=c.clock, keyring=c.keyring, settings=c.settings)
     s = opened.session
     return OpenedPublic(id=s.id, url=opened.url, action=s.action, binding_code=s.binding_code,
@@ -136,27 +145,39 @@ def wallet_view(session_id: str, c: ContainerDep) -> WalletViewPublic:
     s = view.session
     return WalletViewPublic(
         id=s.id, business_system=s.business_system, business_system_name=view.business_system_name,
-        action=s.action, documents=[DocumentPublic(**d) for d in s.documents], scope=s.scope,
+        action=s.action, subject=s.subject,
+        documents=[DocumentPublic(**d) for d in s.documents], scope=s.scope,
         binding_code=s.binding_code, nonce=s.nonce, requester_ip=s.requester_ip,
         requester_agent=s.requester_agent, created_at=s.created_at, expires_at=s.expires_at,
         state=view.state, digest=view.digest)
-
-
-_STEPS = {"scan": scan_sessions.scan, "confirm": scan_sessions.confirm, "deny": scan_sessions.deny}
 
 
 @router.post("/api/v1/scan-sessions/{session_id}/{step}", response_model=StatePublic)
 def answer(session_id: str, step: str, body: AnswerRequest, caller: AnonymousCaller,
            c: ContainerDep) -> StatePublic:
     """The wallet's steps (`scan`, `confirm`, `deny`), each signed by its device key over the
-    session's nonce and digest (see docs/scan-sessions.md)."""
-    use_case = _STEPS.get(step)
-    if use_case is None:
+    session's nonce and digest (see docs/scan-sessions.md). Scanning a signature step answers
+    with `to_sign`; its confirmation carries `document_signatures`."""
+    if step not in ("scan", "confirm", "deny"):
         raise NotFound(f"no step {step[:20]!r}; the steps are scan, confirm and deny",
                        code="scan.step")
-    signature = _b64(body.signature, "signature", "scan.signature_encoding")
-    session = use_case(scan_sessions.WalletAnswer(session_id, body.device_id, signature),
-                       caller=caller, uow=c.uow, clock=c.clock, device_keys=c.device_keys)
+    signature = b64decode(body.signature, "signature", "scan.signature_encoding")
+    wallet = scan_sessions.WalletAnswer(session_id, body.device_id, signature)
+    if step == "scan":
+        scanned = scan_answers.scan(wallet, caller=caller, uow=c.uow, clock=c.clock,
+                                    device_keys=c.device_keys, stamper=c.pdf)
+        return StatePublic(id=scanned.session.id, state=scanned.session.state,
+                           to_sign=[base64.b64encode(t).decode() for t in scanned.to_sign])
+    if step == "deny":
+        session = scan_answers.deny(wallet, caller=caller, uow=c.uow, clock=c.clock,
+                                    device_keys=c.device_keys)
+        return StatePublic(id=session.id, state=session.state)
+    signatures = [b64decode(s, "a document signature", "scan.signature_encoding")
+                  for s in body.document_signatures]
+    session = scan_answers.confirm(
+        scan_answers.Confirmation(wallet, signatures), caller=caller, uow=c.uow, clock=c.clock,
+        device_keys=c.device_keys, stamper=c.pdf, settings=c.settings,
+        factory=c.x509)
     return StatePublic(id=session.id, state=session.state)
 
 
@@ -180,7 +201,8 @@ async def result(session_id: str, request: Request, c: ContainerDep,
         current = await run_in_threadpool(scan_sessions.result, session_id, token, uow=c.uow,
                                           clock=c.clock, keyring=c.keyring)
     return ResultPublic(state=current.state, person_id=current.person_id,
-                        decided_at=current.decided_at, expires_at=current.expires_at)
+                        decided_at=current.decided_at, expires_at=current.expires_at,
+                        outcome=current.outcome)
 
 
 _LANDING = """<!doctype html><html lang="zh-CN"><meta charset="utf-8">
@@ -205,8 +227,8 @@ def enroll(body: EnrollRequest, auth: Writer, caller: PersonCaller, c: Container
     `yunzhang-device-v1\\n<person id>\\n<hex SHA-256 of the key's DER>`."""
     device = devices.enroll_device(
         devices.EnrollDevice(auth.person.id, body.name,
-                             _b64(body.public_key, "public_key", "device.public_key"),
-                             _b64(body.proof, "proof", "device.proof")),
+                             b64decode(body.public_key, "public_key", "device.public_key"),
+                             b64decode(body.proof, "proof", "device.proof")),
         caller=caller, uow=c.uow, clock=c.clock, device_keys=c.device_keys)
     return DevicePublic.model_validate(device)
 
