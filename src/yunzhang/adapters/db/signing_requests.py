@@ -23,6 +23,7 @@ class SqlSigningRequests:
     def add(self, request: SigningRequest, steps: list[RequestStep],
             documents: list[RequestDocument]) -> None:
         self._s.add(request)
+        self._s.flush()  # the request's row before the rows that refer to it
         self._s.add_all([*steps, *documents])
         self._s.flush()
 

@@ -51,7 +51,8 @@ class StepIn(Strict):
 
 class DocumentIn(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    content: Annotated[str, Field(min_length=8, description="the PDF, base64")]
+    content: Annotated[str, Field(min_length=8, max_length=1 << 31, description=(
+        "the PDF, base64 (the body is bounded by YUNZHANG_MAX_DOCUMENT_BYTES)"))]
 
 
 class CreateIn(Strict):
@@ -230,7 +231,8 @@ def list_bindings(auth: System, c: ContainerDep,
 
 
 class HandwritingIn(Strict):
-    picture: Annotated[str, Field(min_length=8, description="PNG or JPEG, base64")]
+    picture: Annotated[str, Field(min_length=8, max_length=1 << 31, description=(
+        "PNG or JPEG, base64 (bounded by YUNZHANG_MAX_IMAGE_BYTES)"))]
     certificate_serial: Annotated[str, Field(min_length=1, max_length=64)]
     proof: Annotated[str, Field(min_length=8, max_length=400, description=(
         "base64 signature by the certificate's key of yunzhang-handwriting-v1\\n<serial>\\n"
