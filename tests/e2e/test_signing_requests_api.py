@@ -472,3 +472,77 @@ def test_a_signature_step_needs_a_certificate_and_a_handwritten_signature(
     assert png.headers["content-type"] == "image/png"
     assert Image.open(io.BytesIO(png.content)).mode == "RGBA"
     assert scan(client, device, view(client, session["id"])).status_code == 200
+
+
+BINDINGS = f"{API}/bindings"
+
+
+def test_bind_and_unbind_a_seal_and_the_certificate(
+        client: TestClient, container: Container, cast: Cast, seal: dict[str, Any],
+        system: dict[str, str]) -> None:
+    legal = new_wallet()
+    assert legal.enroll(client, cast.company.legal_rep).status_code == 201
+    stranger = new_wallet()
+    assert stranger.enroll(client, cast.stranger).status_code == 201
+    asked = client.post(BINDINGS, headers=auth(system), json={
+        "uscc": cast.company.uscc, "account": "bidder-001", "seal_type": "contract"})
+    assert asked.status_code == 201, asked.text
+    session = asked.json()
+    shown = view(client, session["id"])
+    assert shown["action"] == "bind" and "bidder-001" in shown["subject"]
+    assert cast.company.name in shown["subject"]
+    assert client.get(BINDINGS, headers=auth(system)).json() == []  # not before a confirmation
+    assert scan(client, legal, shown).status_code == 200
+    assert confirm(client, legal, shown).json()["state"] == "confirmed"
+    listed = client.get(BINDINGS, headers=auth(system), params={"account": "bidder-001"}).json()
+    assert [(b["id"], b["subject"], b["seal_id"], b["status"]) for b in listed] == [
+        (session["binding_id"], "seal", seal["id"], "active")]
+
+    # The enterprise certificate, for a scope, confirmed by someone who may not act for it.
+    asked = client.post(BINDINGS, headers=auth(system), json={
+        "uscc": cast.company.uscc, "account": "bidder-002", "scope": "ecommerce.bidding"})
+    session = asked.json()
+    shown = view(client, session["id"])
+    assert scan(client, stranger, shown).status_code == 200
+    problem(confirm(client, stranger, shown), 403, "permission.denied")
+    assert result(client, session).json()["state"] == "refused"
+    assert [b["account"] for b in client.get(BINDINGS, headers=auth(system)).json()] == [
+        "bidder-001"]
+
+    # Unbinding goes the same way; a second unbinding finds nothing to remove.
+    unbind = client.post(f"{BINDINGS}/{listed[0]['id']}/unbind", headers=auth(system))
+    assert unbind.status_code == 201, unbind.text
+    shown = view(client, unbind.json()["id"])
+    assert shown["action"] == "unbind" and shown["subject"].startswith("unbind")
+    assert scan(client, legal, shown).status_code == 200
+    assert confirm(client, legal, shown).json()["state"] == "confirmed"
+    assert client.get(BINDINGS, headers=auth(system)).json() == []
+    problem(client.post(f"{BINDINGS}/{listed[0]['id']}/unbind", headers=auth(system)), 409,
+            "binding.not_active")
+    actions = [e.action for e in recent_events(uow=container.uow, limit=40)]
+    assert "binding:create" in actions and "binding:remove" in actions
+
+
+def test_binding_refusals(client: TestClient, container: Container, cast: Cast,
+                          seal: dict[str, Any], system: dict[str, str]) -> None:
+    before = count(container, tables.bindings)
+    problem(client.post(f"{API}/scan-sessions", headers=auth(system), json={"action": "bind"}),
+            422, "scan.action")
+    problem(client.post(BINDINGS, headers=auth(system), json={
+        "uscc": cast.company.uscc, "account": "   "}), 422, "binding.account")
+    problem(client.post(BINDINGS, headers=auth(system), json={
+        "uscc": cast.company.uscc, "account": "a"}), 422, "binding.scope")
+    problem(client.post(BINDINGS, headers=auth(system), json={
+        "uscc": cast.company.uscc, "account": "a", "scope": "hr.social_insurance"}), 422,
+        "scan.scope")
+    problem(client.post(BINDINGS, headers=auth(system), json={
+        "uscc": "91310115MA1K4DEM05", "account": "a", "scope": "ecommerce.bidding"}), 404,
+        "enterprise.not_found")
+    assert count(container, tables.bindings) == before
+    asked = client.post(BINDINGS, headers=auth(system), json={
+        "uscc": cast.company.uscc, "account": "a", "seal_type": "contract"}).json()
+    other = register(client, "social.insurance", ["hr.social_insurance"])
+    problem(client.post(f"{BINDINGS}/{asked['binding_id']}/unbind", headers=auth(other)), 404,
+            "binding.not_found")
+    problem(client.post(f"{BINDINGS}/{asked['binding_id']}/unbind", headers=auth(system)), 409,
+            "binding.not_active")
