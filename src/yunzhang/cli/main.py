@@ -18,6 +18,7 @@ from yunzhang.cli import (
     keys,
     messages,
     pki,
+    requests,
     roles,
     seals,
     staff,
@@ -48,6 +49,7 @@ app.add_typer(staff.app, name="staff")
 app.add_typer(keys.app, name="keys")
 app.add_typer(business_systems.app, name="rp")
 app.add_typer(wallet.app, name="wallet")
+app.add_typer(requests.app, name="requests")
 app.command("stamp")(stamp.stamp)
 app.command("verify")(verify.verify)
 
