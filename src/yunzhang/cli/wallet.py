@@ -59,11 +59,31 @@ def scan(url: str, yes: bool = typer.Option(False, "--yes", help="confirm withou
     for line in request.lines():
         typer.echo(line)
     license_password = _secret(LICENSE_ENV, "license password")
-    client.answer(request, "scan", license_password=license_password)
+    to_sign = client.scan(request, license_password=license_password)
+    if to_sign:
+        typer.echo(f"signing:         {len(to_sign)} document(s) with your personal key")
     agree = yes or (not deny and typer.confirm("confirm?", default=False))
-    state = client.answer(request, "confirm" if agree else "deny",
-                          license_password=license_password)
+    if agree:
+        state = client.confirm(request, license_password=license_password, to_sign=to_sign)
+    else:
+        state = client.answer(request, "deny", license_password=license_password)
     typer.echo(state)
+
+
+@app.command()
+def handwriting(picture: Path = typer.Argument(..., help="PNG or JPEG of the signature"),
+                phone: str = typer.Option(..., help="the account's phone number"),
+                directory: Path = DIR) -> None:
+    """Upload your handwritten signature (手写签名), bound to this wallet's certificate."""
+    try:
+        data = picture.read_bytes()
+    except OSError as exc:
+        raise WalletError(f"cannot read {picture}: {exc.strerror}", code="wallet.file") from None
+    store = WalletStore(directory)
+    done = _client(store).set_handwriting(
+        data, phone=phone, password=_secret(PASSWORD_ENV, "account password"),
+        license_password=_secret(LICENSE_ENV, "license password"))
+    typer.echo(f"handwritten signature bound to certificate {done['certificate_serial']}")
 
 
 @app.command()

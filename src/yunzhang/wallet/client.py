@@ -6,16 +6,19 @@ domain's (domain.devices, domain.scan_sessions), computed here from what was dis
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from yunzhang.domain.devices import enrollment_message
+from yunzhang.domain.handwriting import binding_message
 from yunzhang.domain.scan_sessions import WalletStep, shown_digest, step_message
 from yunzhang.wallet.store import WalletError, WalletStore
 
@@ -35,6 +38,8 @@ class ScanRequest:
         v = self.view
         shown = [f"business system: {v['business_system_name']} ({v['business_system']})",
                  f"asks to:         {v['action']}" + (f" for {v['scope']}" if v["scope"] else "")]
+        if v.get("subject"):
+            shown.append(f"what:            {v['subject']}")
         shown += [f"document:        {d['name']}  SHA-256 {d['sha256']}" for d in v["documents"]]
         if v["binding_code"]:
             shown.append(f"binding code:    {v['binding_code']}  (the screen must show the same)")
@@ -70,23 +75,71 @@ class WalletClient:
         """The session a QR code's URL (…/s/<id>) names, after checking its digest."""
         session_id = urlsplit(url_or_id).path.rstrip("/").rsplit("/", 1)[-1] or url_or_id
         view = self._ok(self.http.get(f"/api/v1/scan-sessions/{session_id}"))
-        if shown_digest(view) != view["digest"]:
+        try:
+            matches = shown_digest(view) == view["digest"]
+        except (KeyError, TypeError):
+            matches = False
+        if not matches:
             raise WalletError("the platform's digest is not the one of what is shown; not "
                               "answering", code="wallet.digest")
         return ScanRequest(view)
 
-    def answer(self, request: ScanRequest, step: str, *, license_password: str) -> str:
+    def answer(self, request: ScanRequest, step: str, *, license_password: str,
+               document_signatures: list[bytes] | None = None) -> str:
         """``scan``, ``confirm`` or ``deny``, signed by the device key; the new state."""
+        return str(self._answer(request, step, license_password=license_password,
+                                document_signatures=document_signatures)["state"])
+
+    def scan(self, request: ScanRequest, *, license_password: str) -> list[bytes]:
+        """Scan; for a signature step, what the person-signing key must sign (per document)."""
+        answer = self._answer(request, "scan", license_password=license_password)
+        return [base64.b64decode(t) for t in answer.get("to_sign", [])]
+
+    def confirm(self, request: ScanRequest, *, license_password: str,
+                to_sign: list[bytes] | None = None) -> str:
+        """Confirm; a signature step's documents are signed here, with the person-signing key
+        (the platform only ever sees the signatures)."""
+        signatures = None
+        if to_sign:
+            key = self.store.unlock_signing(license_password)
+            signatures = [key.sign(data, ec.ECDSA(hashes.SHA256())) for data in to_sign]
+        return self.answer(request, "confirm", license_password=license_password,
+                           document_signatures=signatures)
+
+    def _answer(self, request: ScanRequest, step: str, *, license_password: str,
+                document_signatures: list[bytes] | None = None) -> dict[str, Any]:
         device_id = self.store.device_id()
         if device_id is None:
             raise WalletError("this wallet is not enrolled; run `yunzhang wallet enroll`",
                               code="wallet.not_enrolled")
         key = self.store.unlock(license_password)
         signature = key.sign(signed_step(request.view, step), ec.ECDSA(hashes.SHA256()))
-        answer = self._ok(self.http.post(
-            f"/api/v1/scan-sessions/{request.view['id']}/{step}",
-            json={"device_id": device_id, "signature": base64.b64encode(signature).decode()}))
-        return str(answer["state"])
+        body: dict[str, Any] = {"device_id": device_id,
+                                "signature": base64.b64encode(signature).decode()}
+        if document_signatures:
+            body["document_signatures"] = [base64.b64encode(s).decode()
+                                           for s in document_signatures]
+        return self._ok(self.http.post(f"/api/v1/scan-sessions/{request.view['id']}/{step}",
+                                       json=body))
+
+    def set_handwriting(self, picture: bytes, *, phone: str, password: str,
+                        license_password: str) -> dict[str, Any]:
+        """Upload the handwritten signature (手写签名), bound to this wallet's person certificate by
+        the person-signing key's signature of the picture's digest."""
+        der = self.store.certificate()
+        if der is None:
+            raise WalletError("this wallet has no person certificate yet; run "
+                              "`yunzhang wallet certify`", code="wallet.not_certified")
+        serial = format(x509.load_der_x509_certificate(der).serial_number, "x")
+        key = self.store.unlock_signing(license_password)
+        proof = key.sign(binding_message(serial, hashlib.sha256(picture).hexdigest()),
+                         ec.ECDSA(hashes.SHA256()))
+        login = self._ok(self.http.post("/api/v1/sessions",
+                                        json={"phone": phone, "password": password}))
+        return self._ok(self.http.put(
+            "/api/v1/me/handwriting", headers={"X-CSRF-Token": login["csrf_token"]},
+            json={"picture": base64.b64encode(picture).decode(), "certificate_serial": serial,
+                  "proof": base64.b64encode(proof).decode()}))
 
     @staticmethod
     def _ok(response: httpx.Response) -> dict[str, Any]:
