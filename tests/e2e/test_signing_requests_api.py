@@ -546,3 +546,23 @@ def test_binding_refusals(client: TestClient, container: Container, cast: Cast,
             "binding.not_found")
     problem(client.post(f"{BINDINGS}/{asked['binding_id']}/unbind", headers=auth(system)), 409,
             "binding.not_active")
+
+
+def test_a_stranger_saying_no_to_a_seal_step_ends_only_their_own_session(
+        client: TestClient, container: Container, cast: Cast, seal: dict[str, Any],
+        system: dict[str, str]) -> None:
+    stranger, legal = new_wallet(), new_wallet()
+    assert stranger.enroll(client, cast.stranger).status_code == 201
+    assert legal.enroll(client, cast.company.legal_rep).status_code == 201
+    request = created(create(client, system, [{"seal": seal["id"]}]))
+    session = opened(open_step(client, system, request["id"]))
+    shown = view(client, session["id"])
+    assert scan(client, stranger, shown).status_code == 200
+    assert stranger.step(client, shown, "deny").json()["state"] == "denied"
+    assert show(client, system, request["id"])["status"] == "open"
+    # The legal representative, who may use the seal, declines it for good.
+    session = opened(open_step(client, system, request["id"]))
+    shown = view(client, session["id"])
+    assert scan(client, legal, shown).status_code == 200
+    assert legal.step(client, shown, "deny").json()["state"] == "denied"
+    assert show(client, system, request["id"])["status"] == "declined"

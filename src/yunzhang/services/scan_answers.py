@@ -90,16 +90,19 @@ def confirm(cmd: Confirmation, *, caller: Caller, uow: UnitOfWorkFactory, clock:
     try:
         with uow(request_id=caller.request_id) as tx:
             session, device = verified(tx, WalletStep.CONFIRM, answer, device_keys=device_keys)
-            session.decide(device.id, True, clock.now())
+            session.check_answer(device.id, clock.now())
             details: dict[str, object] = {}
+            # Decisions before the first write: a refusal is audited in a transaction of its
+            # own, which must not wait for this one (SQLite has one writer at a time).
+            if session.binding_id is not None:
+                binding = bindings.carry_out(tx, session, person_id, caller=caller, uow=uow,
+                                             at=clock.now())
+                details = {"binding": str(binding.id), "binding_status": binding.status.value}
+            session.decide(device.id, True, clock.now())
             if work is not None:
                 view = signing_requests.record_step(tx, session, work, person_id, caller=caller,
                                                     clock=clock)
                 details = {"request": str(view.request.id), "request_status": view.status.value}
-            elif session.binding_id is not None:
-                binding = bindings.carry_out(tx, session, person_id, caller=caller, uow=uow,
-                                             at=clock.now())
-                details = {"binding": str(binding.id), "binding_status": binding.status.value}
             audit_step(tx, AuditTag.SCAN_CONFIRM, session, device, answer.signature,
                        caller=caller, **details)
             tx.commit()
@@ -126,13 +129,15 @@ def _refuse(answer: WalletAnswer, refusal: PermissionDenied | Conflict, *, calle
 @refusals_audited(AuditTag.SCAN_DENY, lambda cmd, **_: f"scan:{cmd.session_id[:64]}")
 def deny(cmd: WalletAnswer, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
          device_keys: DeviceKeys) -> ScanSession:
-    """The person says no; a signer saying no to a request's step ends the request."""
+    """The person says no. The signer of a signature step, or a person allowed to use the seal
+    of a seal step, saying no ends the request; anyone else only ends their own session."""
     with uow(request_id=caller.request_id) as tx:
         session, device = verified(tx, WalletStep.DENY, cmd, device_keys=device_keys)
-        session.decide(device.id, False, clock.now())
-        if session.request_step_id is not None:
-            signing_requests.decline_step(tx, session, device.person_id, caller=caller,
+        session.check_answer(device.id, clock.now())
+        if session.request_step_id is not None:  # decided before the first write (see confirm)
+            signing_requests.decline_step(tx, session, device.person_id, caller=caller, uow=uow,
                                           clock=clock)
+        session.decide(device.id, False, clock.now())
         audit_step(tx, AuditTag.SCAN_DENY, session, device, cmd.signature, caller=caller)
         tx.commit()
         return session

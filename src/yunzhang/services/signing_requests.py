@@ -48,7 +48,9 @@ from yunzhang.errors import (
     PermissionDenied,
     SigningError,
 )
-from yunzhang.services import pki, scan_sessions, seals, stamping, webhooks
+from yunzhang.domain.authz import Action
+from yunzhang.services import authorization, pki, scan_sessions, seals, stamping, webhooks
+from yunzhang.services.grants import resource_of
 from yunzhang.services.audit import refusals_audited
 from yunzhang.services.context import Caller
 from yunzhang.services.ports import (
@@ -411,16 +413,28 @@ def record_step(tx: UnitOfWork, session: ScanSession, work: StepWork, person_id:
 
 
 def decline_step(tx: UnitOfWork, session: ScanSession, person_id: uuid.UUID, *, caller: Caller,
-                 clock: Clock) -> None:
-    """The signer (or the person asked to stamp) says no: the request ends, declined. A person
-    who is not the step's signer declining only ends their own session."""
+                 uow: UnitOfWorkFactory, clock: Clock) -> None:
+    """The signer, or someone allowed to use the step's seal here, says no: the request ends,
+    declined. Anyone else saying no (a stranger who scanned the QR code) ends only their own
+    session."""
     now = clock.now()
     try:
-        ctx = context(tx, session, now, lock=True)
+        ctx = context(tx, session, now)
     except Conflict:
         return
     if ctx.step.kind is StepKind.SIGN and ctx.step.person_id != person_id:
         return
+    if ctx.step.kind is StepKind.STAMP:
+        seal = tx.seals.get(ctx.step.seal_id) if ctx.step.seal_id else None
+        enterprise = tx.enterprises.get(seal.enterprise_id) if seal else None
+        assert seal is not None and enterprise is not None
+        try:
+            authorization.require(person_id, Action.USE_SEAL, resource_of(
+                enterprise, seal_id=str(seal.id), business_system=ctx.request.business_system,
+                scope=ctx.request.scope), now, tx=tx, caller=caller, uow=uow)
+        except PermissionDenied:
+            return
+    ctx = context(tx, session, now, lock=True)
     ctx.step.state, ctx.step.done_by, ctx.step.done_at = StepState.DECLINED, person_id, now
     ctx.request.status, ctx.request.completed_at = RequestStatus.DECLINED, now
     tx.audit.record(AuditRecord(AuditTag.REQUEST_DECLINE, caller.actor,
