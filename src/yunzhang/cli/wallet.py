@@ -43,7 +43,9 @@ def enroll(phone: str = typer.Option(..., help="the account's phone number"),
     device = _client(store).enroll(phone=phone, password=_secret(PASSWORD_ENV, "account password"),
                                    license_password=_secret(LICENSE_ENV, "license password"),
                                    name=name)
-    typer.echo(f"device {device} enrolled")
+    certified = store.certificate() is not None
+    typer.echo(f"device {device} enrolled" + ("; person certificate kept" if certified else
+               "; verify identity and liveness, then `yunzhang wallet certify`"))
 
 
 @app.command()
@@ -68,6 +70,16 @@ def scan(url: str, yes: bool = typer.Option(False, "--yes", help="confirm withou
     else:
         state = client.answer(request, "deny", license_password=license_password)
     typer.echo(state)
+
+
+@app.command()
+def certify(phone: str = typer.Option(..., help="the account's phone number"),
+            directory: Path = DIR) -> None:
+    """Have the person-signing key certified (个人证书; needs 实名认证 and 实人认证)."""
+    store = WalletStore(directory)
+    serial = _client(store).certify(phone=phone, password=_secret(PASSWORD_ENV, "account password"),
+                                    license_password=_secret(LICENSE_ENV, "license password"))
+    typer.echo(f"person certificate {serial} kept in the wallet")
 
 
 @app.command()

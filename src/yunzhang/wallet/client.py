@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 
 import httpx
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from yunzhang.domain.devices import enrollment_message
 from yunzhang.domain.handwriting import binding_message
@@ -69,7 +70,29 @@ class WalletClient:
             json={"name": name, "public_key": base64.b64encode(public).decode(),
                   "proof": base64.b64encode(proof).decode()}))
         self.store.set_device_id(str(device["id"]))
+        if me.get("verification_level") == "identity+liveness":
+            self._certify(license_password, login["csrf_token"])
         return str(device["id"])
+
+    def certify(self, *, phone: str, password: str, license_password: str) -> str:
+        """Have the platform's person CA certify the person-signing key (a PKCS #10 request
+        signed by it); the certificate is kept in the wallet. Its serial (hex)."""
+        login = self._ok(self.http.post("/api/v1/sessions",
+                                        json={"phone": phone, "password": password}))
+        return self._certify(license_password, login["csrf_token"])
+
+    def _certify(self, license_password: str, csrf_token: str) -> str:
+        key = self.store.unlock_signing(license_password)
+        request = (x509.CertificateSigningRequestBuilder()
+                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
+                                                               "yunzhang wallet")]))
+                   .sign(key, hashes.SHA256()))
+        issued = self._ok(self.http.post(
+            "/api/v1/me/certificates", headers={"X-CSRF-Token": csrf_token},
+            json={"csr": request.public_bytes(serialization.Encoding.PEM).decode()}))
+        self.store.set_certificate(x509.load_pem_x509_certificate(
+            str(issued["pem"]).encode()).public_bytes(serialization.Encoding.DER))
+        return str(issued["serial"])
 
     def read(self, url_or_id: str) -> ScanRequest:
         """The session a QR code's URL (…/s/<id>) names, after checking its digest."""

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from yunzhang.errors import YunzhangError
 
 STATE = "wallet.json"
+SIGNING = "signing"  # the person-signing key's part of the state
 MAX_TRIES = 5
 FIRST_LOCK = timedelta(minutes=1)
 LONGEST_LOCK = timedelta(days=1)
@@ -61,14 +62,18 @@ class WalletStore:
         return self.path.exists()
 
     def create(self, server: str, license_password: str) -> None:
-        """A new wallet with a new device key (EC P-256), locked by the license password."""
+        """A new wallet with two new keys (EC P-256), both locked by the license password: the
+        device key (answers scan sessions) and the person-signing key (signs documents; its
+        certificate comes from the platform's person CA)."""
         if self.exists():
             raise WalletError(f"a wallet exists in {self.directory} already", code="wallet.exists")
         _check_password(license_password)
         key = ec.generate_private_key(ec.SECP256R1())
+        signing = ec.generate_private_key(ec.SECP256R1())
         self.directory.mkdir(parents=True, exist_ok=True)
         state = {"server": server.rstrip("/"), "device_id": None, "tries": 0, "locked_until": None,
-                 **self._seal(key, license_password)}
+                 **self._seal(key, license_password),
+                 SIGNING: self._seal(signing, license_password), "certificate": None}
         self._write(state)
 
     def server(self) -> str:
@@ -88,13 +93,46 @@ class WalletStore:
 
     def unlock(self, license_password: str, *, now: datetime | None = None) -> ec.EllipticCurvePrivateKey:
         """The device key, or WalletError: a wrong password counts toward the lock."""
+        return self._unlock(license_password, None, now)
+
+    def unlock_signing(self, license_password: str, *,
+                       now: datetime | None = None) -> ec.EllipticCurvePrivateKey:
+        """The person-signing key, under the same password and lockout as the device key. A
+        wallet made before it had one gets it now."""
+        if SIGNING not in self._read():
+            self.unlock(license_password, now=now)  # the password first
+            state = self._read()
+            state[SIGNING] = self._seal(ec.generate_private_key(ec.SECP256R1()), license_password)
+            state.setdefault("certificate", None)
+            self._write(state)
+        return self._unlock(license_password, SIGNING, now)
+
+    def signing_public_key(self) -> bytes:
+        state = self._read()
+        if SIGNING not in state:
+            raise WalletError("this wallet has no person-signing key yet; unlock it once",
+                              code="wallet.not_certified")
+        return base64.b64decode(state[SIGNING]["public_key"])
+
+    def certificate(self) -> bytes | None:
+        """The person certificate (DER) of the signing key, once the platform issued it."""
+        value = self._read().get("certificate")
+        return base64.b64decode(value) if value else None
+
+    def set_certificate(self, der: bytes) -> None:
+        state = self._read()
+        state["certificate"] = _b64(der)
+        self._write(state)
+
+    def _unlock(self, license_password: str, section: str | None,
+                now: datetime | None) -> ec.EllipticCurvePrivateKey:
         at = now or datetime.now(UTC)
         state = self._read()
         if state["locked_until"] and at < datetime.fromisoformat(state["locked_until"]):
             raise WalletError(f"the wallet is locked after {state['tries']} wrong license "
                               f"passwords until {state['locked_until']}", code="wallet.locked")
         try:
-            key = self._open(state, license_password)
+            key = self._open(state[section] if section else state, license_password)
         except InvalidTag:
             state["tries"] += 1
             if state["tries"] >= MAX_TRIES:
@@ -113,9 +151,11 @@ class WalletStore:
 
     def change_password(self, old: str, new: str, *, now: datetime | None = None) -> None:
         key = self.unlock(old, now=now)
+        signing = self.unlock_signing(old, now=now)
         _check_password(new)
         state = self._read()
         state.update(self._seal(key, new))
+        state[SIGNING] = self._seal(signing, new)
         self._write(state)
 
     # -- storage -----------------------------------------------------------------------
