@@ -83,3 +83,48 @@ def test_a_missing_or_damaged_wallet(tmp_path: Path) -> None:
     with pytest.raises(WalletError) as damaged:
         wallet.server()
     assert damaged.value.code == "wallet.damaged"
+
+
+def test_the_person_signing_key_is_a_second_key_under_the_same_password_and_lockout(
+        tmp_path: Path) -> None:
+    wallet = store(tmp_path)
+    device = wallet.unlock("license-123", now=T0)
+    signing = wallet.unlock_signing("license-123", now=T0)
+    public = signing.public_key().public_bytes(serialization.Encoding.DER,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert public == wallet.signing_public_key() != wallet.public_key()
+    raw = signing.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    assert raw.hex() not in wallet.path.read_text()
+    # Wrong passwords on the signing key count toward the same lock.
+    for _ in range(3):
+        with pytest.raises(WalletError):
+            wallet.unlock_signing("wrong-one", now=T0)
+    for _ in range(2):
+        with pytest.raises(WalletError):
+            wallet.unlock("wrong-one", now=T0)
+    with pytest.raises(WalletError) as locked:
+        wallet.unlock_signing("license-123", now=T0)
+    assert locked.value.code == "wallet.locked"
+    later = T0 + timedelta(minutes=2)
+    wallet.change_password("license-123", "license-456", now=later)
+    assert wallet.unlock_signing("license-456", now=later).private_numbers() == \
+        signing.private_numbers()
+    assert wallet.unlock("license-456", now=later).private_numbers() == device.private_numbers()
+    assert wallet.certificate() is None
+    wallet.set_certificate(b"\x30\x03\x02\x01\x01")
+    assert wallet.certificate() == b"\x30\x03\x02\x01\x01"
+
+
+def test_a_wallet_made_before_the_signing_key_gets_one_once_its_password_is_right(
+        tmp_path: Path) -> None:
+    wallet = store(tmp_path)
+    state = json.loads(wallet.path.read_text())
+    del state["signing"], state["certificate"]
+    wallet.path.write_text(json.dumps(state))
+    with pytest.raises(WalletError) as wrong:
+        wallet.unlock_signing("wrong-one", now=T0)
+    assert wrong.value.code == "wallet.password"
+    assert "signing" not in json.loads(wallet.path.read_text())
+    key = wallet.unlock_signing("license-123", now=T0)
+    assert wallet.unlock_signing("license-123", now=T0).private_numbers() == key.private_numbers()
