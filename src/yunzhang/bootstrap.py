@@ -25,6 +25,7 @@ from yunzhang.adapters.pdf.signing import PyHankoStamper
 from yunzhang.adapters.pdf.verifying import PyHankoVerifier
 from yunzhang.adapters.seal_images import PillowSealArtist
 from yunzhang.adapters.sms import DevSmsSender, HttpSmsSender
+from yunzhang.adapters.webhooks import HttpxWebhookSender
 from yunzhang.adapters.tsp import Rfc3161Encoder
 from yunzhang.adapters.x509 import X509Factory
 from yunzhang.adapters.scope_files import load_scope_tree
@@ -47,6 +48,7 @@ from yunzhang.services.ports import (
     SmsSender,
     TimestampEncoder,
     UnitOfWorkFactory,
+    WebhookSender,
 )
 
 
@@ -71,6 +73,7 @@ class Container:
     pdf: PdfStamper
     verifier: PdfVerifier
     device_keys: DeviceKeys
+    webhooks: WebhookSender
     dummy_password_hash: str = field(default="", repr=False)
 
     def require_current_schema(self) -> None:
@@ -150,6 +153,7 @@ def build_container(
         pdf=PyHankoStamper(keys, time_stamp),
         verifier=PyHankoVerifier(),
         device_keys=EcdsaDeviceKeys(),
+        webhooks=HttpxWebhookSender(timeout=settings.webhook_timeout_seconds),
         artist=PillowSealArtist(settings.seal_font, max_image_bytes=settings.max_image_bytes,
                                 max_megapixels=settings.max_image_megapixels),
         dummy_password_hash=passwords.hash("yunzhang-timing-equalizer"),

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     fresh_liveness_seconds: int = Field(default=300, ge=30)
     scan_session_seconds: int = Field(default=120, ge=15, le=120)  # DESIGN.md: at most 120 s
     signing_request_hours: int = Field(default=72, ge=1, le=720)
+    webhook_give_up_hours: int = Field(default=72, ge=1, le=720)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     scopes_file: Path | None = None  # operator's scopes, merged over the built-in tree
 
     # Providers

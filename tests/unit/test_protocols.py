@@ -31,6 +31,7 @@ from tests.keystores import pkcs11_store, software_store
 from yunzhang.adapters.seal_images import PillowSealArtist
 from yunzhang.adapters.pdf.signing import PyHankoStamper
 from yunzhang.adapters.crypto import EcdsaDeviceKeys
+from yunzhang.adapters.webhooks import HttpxWebhookSender
 from yunzhang.adapters.pdf.verifying import PyHankoVerifier
 from yunzhang.adapters.tsp import Rfc3161Encoder
 from yunzhang.adapters.x509 import X509Factory
@@ -40,6 +41,7 @@ from yunzhang.services.ports import (
     Clock,
     IdentityVerifier,
     Keyring,
+    WebhookSender,
     KeyStore,
     LivenessChecker,
     PasswordHasher,
@@ -120,6 +122,7 @@ IMPLEMENTATIONS: list[tuple[type, Callable[[], object]]] = [
     (PdfStamper, lambda: PyHankoStamper(MemoryKeyStore(), lambda request: b"")),
     (PdfVerifier, PyHankoVerifier),
     (DeviceKeys, EcdsaDeviceKeys),
+    (WebhookSender, lambda: HttpxWebhookSender(timeout=1)),
 ]
 
 

@@ -1,8 +1,10 @@
-"""Password hashing (argon2id), keyed hashes, tokens and codes (HMAC-SHA256, secrets), and the
+"""Password hashing (argon2id), keyed hashes, tokens and codes (HMAC-SHA256, secrets), secrets the
+server must read back sealed with AES-256-GCM (a key derived per purpose with HKDF), and the
 signatures of wallet devices (ECDSA P-256)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -10,11 +12,13 @@ import secrets
 from argon2 import PasswordHasher as _Argon2
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from yunzhang.errors import InvalidInput
+from yunzhang.errors import ConfigurationError, InvalidInput
 
 
 class Argon2PasswordHasher:
@@ -65,6 +69,26 @@ class HmacKeyring:
 
     def numeric_code(self, digits: int) -> str:
         return f"{secrets.randbelow(10**digits):0{digits}d}"
+
+    def seal(self, purpose: str, plaintext: bytes) -> str:
+        nonce = secrets.token_bytes(12)
+        sealed = AESGCM(self._aead_key(purpose)).encrypt(nonce, plaintext, purpose.encode())
+        return "v1." + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def unseal(self, purpose: str, sealed: str) -> bytes:
+        version, _, payload = sealed.partition(".")
+        try:
+            raw = base64.urlsafe_b64decode(payload)
+            if version != "v1" or len(raw) < 12 + 16:
+                raise ValueError
+            return AESGCM(self._aead_key(purpose)).decrypt(raw[:12], raw[12:], purpose.encode())
+        except (ValueError, InvalidTag):
+            raise ConfigurationError("a sealed value cannot be opened with this server key (was "
+                                     "YUNZHANG_SECRET_KEY changed?)", code="keyring.unseal") from None
+
+    def _aead_key(self, purpose: str) -> bytes:
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                    info=b"yunzhang-seal\x00" + purpose.encode()).derive(self._secret)
 
 
 class EcdsaDeviceKeys:

@@ -85,6 +85,9 @@ class AuditTag(StrEnum):
     HANDWRITING_SET = "handwriting:set"
     BINDING_CREATE = "binding:create"
     BINDING_REMOVE = "binding:remove"
+    WEBHOOK_DELIVER = "webhook:deliver"
+    WEBHOOK_GIVE_UP = "webhook:give_up"
+    WEBHOOK_REDELIVER = "webhook:redeliver"
 
 
 class Outcome(StrEnum):

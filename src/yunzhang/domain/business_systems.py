@@ -44,6 +44,20 @@ def redirect_uri_of(raw: str) -> str:
     return text
 
 
+def webhook_url_of(raw: str) -> str:
+    """Like a redirect URI: absolute, https (http only to this machine), no fragment."""
+    text = raw.strip()
+    parts = urlsplit(text)
+    if len(text) > 500 or parts.scheme not in ("https", "http") or not parts.hostname \
+            or parts.fragment or parts.username or parts.password:
+        raise InvalidInput(f"webhook URL {text[:100]!r} must be an absolute http(s) URL without "
+                           f"credentials or a fragment", code="business_system.webhook_url")
+    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+        raise InvalidInput(f"webhook URL {text[:100]!r} must use https (http only for "
+                           f"localhost)", code="business_system.webhook_url")
+    return text
+
+
 @dataclass(eq=False)
 class BusinessSystem:
     client_id: str
@@ -53,6 +67,8 @@ class BusinessSystem:
     redirect_uris: list[str]
     created_at: datetime
     status: SystemStatus = SystemStatus.ACTIVE
+    webhook_url: str | None = None  # where results are announced (docs/webhooks.md)
+    webhook_secret: str | None = field(default=None, repr=False)  # sealed by the Keyring
     id: uuid.UUID = field(default_factory=uuid.uuid4)
 
     def allows(self, scope: str) -> bool:

@@ -16,10 +16,13 @@ from yunzhang.domain.business_systems import (
     SystemStatus,
     client_id_of,
     redirect_uri_of,
+    webhook_url_of,
 )
 from yunzhang.domain.enterprises import clean_name
+from yunzhang.domain.webhooks import new_secret as new_webhook_secret
 from yunzhang.domain.scopes import ScopeTree
 from yunzhang.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from yunzhang.services import webhooks
 from yunzhang.services.audit import record_separately, refusals_audited
 from yunzhang.services.context import Caller
 from yunzhang.services.ports import Clock, Keyring, UnitOfWork, UnitOfWorkFactory
@@ -34,12 +37,25 @@ class RegisterSystem:
     scopes: list[str]
     redirect_uris: list[str]
     secret: str | None = None  # the operator's own (>= 32 characters); default: a new one
+    webhook_url: str | None = None
 
 
 @dataclass(frozen=True)
 class Registered:
     system: BusinessSystem
-    secret: str  # shown once; only its keyed hash is kept
+    secret: str | None  # shown once; only its keyed hash is kept
+    webhook_secret: str | None = None  # shown once; kept sealed (the platform signs with it)
+
+
+def _webhook(system: BusinessSystem, url: str | None, keyring: Keyring) -> str | None:
+    """Set the webhook URL (or none); a new signing secret with a URL, sealed at rest."""
+    system.webhook_url = webhook_url_of(url) if url else None
+    if system.webhook_url is None:
+        system.webhook_secret = None
+        return None
+    secret = new_webhook_secret()
+    system.webhook_secret = keyring.seal(webhooks.SECRET_PURPOSE, secret.encode())
+    return secret
 
 
 def _secret(keyring: Keyring, chosen: str | None) -> str:
@@ -64,6 +80,8 @@ def register(cmd: RegisterSystem, *, caller: Caller, uow: UnitOfWorkFactory, clo
         raise InvalidInput(f"at most {MAX_REDIRECT_URIS} redirect URIs",
                            code="business_system.redirect_uri")
     uris = list(dict.fromkeys(redirect_uri_of(u) for u in cmd.redirect_uris))
+    if cmd.webhook_url:
+        webhook_url_of(cmd.webhook_url)
     secret = _secret(keyring, cmd.secret)
     with uow(request_id=caller.request_id) as tx:
         if tx.business_systems.by_client_id(client_id) is not None:
@@ -72,13 +90,15 @@ def register(cmd: RegisterSystem, *, caller: Caller, uow: UnitOfWorkFactory, clo
         system = BusinessSystem(client_id=client_id, name=name,
                                 secret_hash=keyring.secret_hash(_SECRET_PURPOSE, secret),
                                 scopes=allowed, redirect_uris=uris, created_at=clock.now())
+        webhook_secret = _webhook(system, cmd.webhook_url, keyring)
         tx.business_systems.add(system)
         tx.audit.record(AuditRecord(AuditTag.BUSINESS_SYSTEM_REGISTER, caller.actor,
                                     f"business_system:{client_id}",
                                     details={"name": name, "scopes": allowed,
-                                             "redirect_uris": uris}))
+                                             "redirect_uris": uris,
+                                             "webhook_url": system.webhook_url}))
         tx.commit()
-        return Registered(system, secret)
+        return Registered(system, secret, webhook_secret)
 
 
 def _system(tx: UnitOfWork, client_id: str) -> BusinessSystem:
@@ -102,6 +122,25 @@ def rotate_secret(client_id: str, *, caller: Caller, uow: UnitOfWorkFactory,
                                     details={"change": "secret rotated"}))
         tx.commit()
         return Registered(system, secret)
+
+
+@refusals_audited(AuditTag.BUSINESS_SYSTEM_UPDATE,
+                  lambda client_id, url: f"business_system:{client_id}")
+def set_webhook(client_id: str, url: str | None, *, caller: Caller, uow: UnitOfWorkFactory,
+                keyring: Keyring) -> Registered:
+    """Set or change the webhook URL with a new signing secret (shown once), or remove it."""
+    if url:
+        webhook_url_of(url)
+    with uow(request_id=caller.request_id) as tx:
+        system = _system(tx, client_id)
+        webhook_secret = _webhook(system, url, keyring)
+        tx.audit.record(AuditRecord(AuditTag.BUSINESS_SYSTEM_UPDATE, caller.actor,
+                                    f"business_system:{system.client_id}",
+                                    details={"webhook_url": system.webhook_url,
+                                             "change": "webhook secret made" if webhook_secret
+                                             else "webhook removed"}))
+        tx.commit()
+        return Registered(system, None, webhook_secret)
 
 
 @refusals_audited(AuditTag.BUSINESS_SYSTEM_UPDATE,

@@ -19,6 +19,7 @@ from yunzhang.domain.notifications import CodePurpose, OutboxMessage, SmsCode
 from yunzhang.domain.business_systems import BusinessSystem
 from yunzhang.domain.devices import Device
 from yunzhang.domain.handwriting import HandwritingData, SignatureImage
+from yunzhang.domain.webhooks import WebhookDelivery
 from yunzhang.domain.bindings import Binding
 from yunzhang.domain.signing_requests import RequestDocument, RequestStep, SigningRequest
 from yunzhang.domain.scan_sessions import ScanSession
@@ -137,6 +138,24 @@ class Keyring(Protocol):
     def token(self) -> str: ...
 
     def numeric_code(self, digits: int) -> str: ...
+
+    def seal(self, purpose: str, plaintext: bytes) -> str:
+        """Encrypt a secret the server must read back (a webhook signing secret), bound to
+        ``purpose``; text safe to store."""
+        ...
+
+    def unseal(self, purpose: str, sealed: str) -> bytes:
+        """ConfigurationError (``keyring.unseal``) if it was sealed under another key or
+        purpose, or altered."""
+        ...
+
+
+@runtime_checkable
+class WebhookSender(Protocol):
+    """POSTs a webhook (httpx). Returns the HTTP status; ExternalServiceError when no answer
+    came (refused connection, timeout). Redirects are not followed."""
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int: ...
 
 
 @runtime_checkable
@@ -446,6 +465,18 @@ class SigningRequestRepository(Protocol):
     def prepared(self, session_id: str) -> list[PreparedSignature]: ...
 
 
+class WebhookRepository(Protocol):
+    def add(self, delivery: WebhookDelivery) -> None: ...
+
+    def get(self, delivery_id: uuid.UUID) -> WebhookDelivery | None: ...
+
+    def due(self, now: datetime, *, limit: int) -> list[WebhookDelivery]:
+        """Pending deliveries whose time has come, locked (skipped by other deliverers)."""
+        ...
+
+    def recent(self, business_system: str, *, limit: int) -> list[WebhookDelivery]: ...
+
+
 class SignatureImageRepository(Protocol):
     def add(self, image: SignatureImage) -> None: ...
 
@@ -638,6 +669,9 @@ class UnitOfWork(Protocol):
 
     @property
     def bindings(self) -> BindingRepository: ...
+
+    @property
+    def webhooks(self) -> WebhookRepository: ...
 
 
     def __enter__(self) -> Self: ...

@@ -14,6 +14,7 @@ from yunzhang import __version__
 from yunzhang.bootstrap import Container, build_container
 from yunzhang.config import Settings
 from yunzhang.services.notifications import deliver_due
+from yunzhang.services.webhooks import deliver_due_webhooks
 from yunzhang.web import problems
 from yunzhang.web.api import (
     admin,
@@ -98,7 +99,8 @@ def create_app(
 
 
 async def _outbox_loop(container: Container) -> None:
-    """Deliver queued SMS in the background; failures are retried by the outbox itself."""
+    """Deliver queued SMS and webhooks in the background; failures are retried by the outboxes
+    themselves."""
     settings = container.settings
     while True:
         try:
@@ -109,4 +111,10 @@ async def _outbox_loop(container: Container) -> None:
             )
         except Exception:  # the loop must survive a database hiccup; the error is logged
             log.exception("outbox delivery round failed")
+        try:
+            await asyncio.to_thread(
+                deliver_due_webhooks, uow=container.uow, sender=container.webhooks,
+                clock=container.clock, keyring=container.keyring, settings=settings)
+        except Exception:
+            log.exception("webhook delivery round failed")
         await asyncio.sleep(settings.outbox_poll_seconds)

@@ -1,4 +1,5 @@
-"""Repositories of business systems, their auto-stamp grants, and the record of stamps made."""
+"""Repositories of business systems, their auto-stamp grants, the record of stamps made, and
+the webhook deliveries to them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from yunzhang.adapters.db import tables
 from yunzhang.domain.business_systems import BusinessSystem
 from yunzhang.domain.grants import AutoStampGrant, GrantStatus
 from yunzhang.domain.stamping import StampRecord
+from yunzhang.domain.webhooks import DeliveryStatus, WebhookDelivery
 
 
 class SqlBusinessSystems:
@@ -85,3 +87,29 @@ class SqlStamps:
 
     def get(self, stamp_id: uuid.UUID) -> StampRecord | None:
         return self._s.get(StampRecord, stamp_id)
+
+
+class SqlWebhookDeliveries:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, delivery: WebhookDelivery) -> None:
+        self._s.add(delivery)
+        self._s.flush()
+
+    def get(self, delivery_id: uuid.UUID) -> WebhookDelivery | None:
+        return self._s.get(WebhookDelivery, delivery_id)
+
+    def due(self, now: datetime, *, limit: int) -> list[WebhookDelivery]:
+        c = tables.webhook_deliveries.c
+        # Two deliverers (two server processes) never take the same delivery.
+        return list(self._s.scalars(
+            select(WebhookDelivery)
+            .where(c.status == DeliveryStatus.PENDING, c.next_attempt_at <= now)
+            .order_by(c.next_attempt_at).limit(limit).with_for_update(skip_locked=True)))
+
+    def recent(self, business_system: str, *, limit: int) -> list[WebhookDelivery]:
+        c = tables.webhook_deliveries.c
+        return list(self._s.scalars(select(WebhookDelivery)
+                                    .where(c.business_system == business_system)
+                                    .order_by(c.created_at.desc()).limit(limit)))

@@ -34,6 +34,7 @@ from yunzhang.domain.notifications import (
 from yunzhang.domain.bindings import Binding, BindingStatus, BindingSubject
 from yunzhang.domain.business_systems import BusinessSystem, SystemStatus
 from yunzhang.domain.handwriting import SignatureImage
+from yunzhang.domain.webhooks import DeliveryStatus, WebhookDelivery
 from yunzhang.domain.signing_requests import (
     RequestDocument,
     RequestStatus,
@@ -373,6 +374,25 @@ business_systems = Table(
     Column("redirect_uris", JSON, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("status", EnumText(SystemStatus, 16), nullable=False),
+    Column("webhook_url", String(500)),
+    Column("webhook_secret", String(200)),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("business_system", String(64), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("status", EnumText(DeliveryStatus, 16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", String(300)),
+    Column("delivered_at", UtcDateTime()),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_system", "business_system", "created_at"),
 )
 
 auto_stamp_grants = Table(
@@ -576,4 +596,5 @@ def map_domain() -> None:
     mapper_registry.map_imperatively(RequestDocument, request_documents)
     mapper_registry.map_imperatively(SignatureImage, signature_images)
     mapper_registry.map_imperatively(Binding, bindings)
+    mapper_registry.map_imperatively(WebhookDelivery, webhook_deliveries)
     _mapped = True

@@ -11,7 +11,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yunzhang.adapters.db import tables
-from yunzhang.adapters.db.business_systems import SqlAutoStampGrants, SqlBusinessSystems, SqlStamps
+from yunzhang.adapters.db.business_systems import (
+    SqlAutoStampGrants,
+    SqlBusinessSystems,
+    SqlStamps,
+    SqlWebhookDeliveries,
+)
 from yunzhang.adapters.db.pki import SqlAuthorities, SqlCertificates
 from yunzhang.adapters.db.scan_sessions import SqlDevices, SqlScanSessions
 from yunzhang.adapters.db.signing_requests import (
@@ -87,6 +92,7 @@ class SqlUnitOfWork:
         self.signing_requests = SqlSigningRequests(self.session)
         self.signature_images = SqlSignatureImages(self.session)
         self.bindings = SqlBindings(self.session)
+        self.webhooks = SqlWebhookDeliveries(self.session)
         return self
 
     def __exit__(
