@@ -3,62 +3,33 @@ connections), carried out by the reference wallet library: the demo bidding syst
 contract seal and then the signatures of the agent and the legal representative, in order; each
 wallet reads the step's QR URL, scans, signs with the key it keeps, confirms; the screen learns
 each answer by long polling; the result is judged by pdfsig and qpdf; the webhook receiver,
-down at first, gets every event once it is back, each signature verified."""
+down while the steps are done, gets every event once it is back, each signature verified."""
 
 from __future__ import annotations
 
 import base64
 import json
 import threading
-from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.e2e.test_pki_live import OPERATOR, server  # noqa: F401
+from tests.e2e.test_webhooks_api import Receiver
 from tests.e2e.test_stamping import signatures_valid
 from tests.e2e.test_stamps_api import basic
 from tests.e2e.test_wallet import FAST, LICENSE
 from yunzhang.adapters.clock import FixedClock
 from yunzhang.bootstrap import Container
+from yunzhang.domain.webhooks import verify
+from yunzhang.services import business_systems, webhooks
 from yunzhang.services.demo import DEMO_CLIENT_SECRET, DEMO_PASSWORD, DEMO_USCC, seed_demo
 from yunzhang.wallet import WalletClient, WalletStore
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGAL_REP, AGENT = "13800000001", "13800000003"
-
-
-@dataclass
-class Receiver:
-    """A business system's webhook endpoint that can be down (503) or up (200)."""
-
-    up: bool = False
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    refused: int = 0
-
-
-def start_receiver(receiver: Receiver) -> tuple[ThreadingHTTPServer, str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            if not receiver.up:
-                receiver.refused += 1
-                self.send_response(503)
-                self.end_headers()
-                return
-            receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/hooks"
 
 
 def wallet(base: str, directory: Path, phone: str) -> WalletClient:
@@ -105,6 +76,10 @@ def test_a_request_carried_out_by_two_wallets_over_http(server: Container,  # no
     base = c.settings.public_url
     legal = wallet(base, tmp_path / "legal", LEGAL_REP)
     agent = wallet(base, tmp_path / "agent", AGENT)
+    hooks = Receiver()  # the bidding system's endpoint, down at first
+    webhook_secret = business_systems.set_webhook("demo.bidding", hooks.url, caller=OPERATOR,
+                                                  uow=c.uow, keyring=c.keyring).webhook_secret
+    assert webhook_secret is not None
     rp = httpx.Client(base_url=base, headers=basic("demo.bidding", DEMO_CLIENT_SECRET),
                       timeout=60)
     original = (ROOT / "examples" / "contract.pdf").read_bytes()
@@ -127,3 +102,23 @@ def test_a_request_carried_out_by_two_wallets_over_http(server: Container,  # no
     report = signatures_valid(path, 3)
     assert "合同专用章" in report
     assert signed.content.startswith(original)
+
+    # The endpoint was down while the steps were done; the events wait, then arrive, signed.
+    def deliver(after: timedelta) -> webhooks.DeliveryReport:
+        return webhooks.deliver_due_webhooks(uow=c.uow, sender=c.webhooks,
+                                             clock=FixedClock(c.clock.now() + after),
+                                             keyring=c.keyring, settings=c.settings)
+
+    assert deliver(timedelta(0)) == webhooks.DeliveryReport(0, 3, 0)
+    hooks.up = True
+    assert deliver(timedelta(minutes=5)) == webhooks.DeliveryReport(3, 0, 0)
+    events = []
+    for headers, body in hooks.received:
+        verify(webhook_secret, headers, body, now=c.clock.now() + timedelta(minutes=5))
+        events.append(json.loads(body))
+    events.sort(key=lambda e: e["data"]["progress"]["done"])  # retries keep no order
+    assert [e["data"]["progress"]["done"] for e in events] == [1, 2, 3]
+    assert [e["type"] for e in events] == ["signing_request.progress"] * 2 + [
+        "signing_request.completed"]
+    assert events[-1]["data"]["documents"][0]["sha256"] == done["documents"][0]["sha256"]
+    hooks.stop()
