@@ -30,32 +30,28 @@ def client_id_of(raw: str) -> str:
     return text
 
 
-def redirect_uri_of(raw: str) -> str:
-    """OAuth 2.0 redirect URIs are absolute, without a fragment (RFC 6749 §3.1.2); plain http
-    only for loopback hosts (RFC 8252 §7.3)."""
-    text = raw.strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.fragment:
-        raise InvalidInput(f"redirect URI {text[:100]!r} must be an absolute http(s) URI "
-                           f"without a fragment", code="business_system.redirect_uri")
-    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
-        raise InvalidInput(f"redirect URI {text[:100]!r} must use https (http only for "
-                           f"localhost)", code="business_system.redirect_uri")
-    return text
-
-
-def webhook_url_of(raw: str) -> str:
-    """Like a redirect URI: absolute, https (http only to this machine), no fragment."""
+def _http_url(raw: str, what: str, code: str) -> str:
+    """Absolute http(s), no fragment, no credentials; plain http only for loopback hosts
+    (RFC 8252 §7.3)."""
     text = raw.strip()
     parts = urlsplit(text)
     if len(text) > 500 or parts.scheme not in ("https", "http") or not parts.hostname \
             or parts.fragment or parts.username or parts.password:
-        raise InvalidInput(f"webhook URL {text[:100]!r} must be an absolute http(s) URL without "
-                           f"credentials or a fragment", code="business_system.webhook_url")
+        raise InvalidInput(f"{what} {text[:100]!r} must be an absolute http(s) URI without "
+                           f"credentials or a fragment", code=code)
     if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
-        raise InvalidInput(f"webhook URL {text[:100]!r} must use https (http only for "
-                           f"localhost)", code="business_system.webhook_url")
+        raise InvalidInput(f"{what} {text[:100]!r} must use https (http only for localhost)",
+                           code=code)
     return text
+
+
+def redirect_uri_of(raw: str) -> str:
+    """OAuth 2.0 redirect URIs are absolute, without a fragment (RFC 6749 §3.1.2)."""
+    return _http_url(raw, "redirect URI", "business_system.redirect_uri")
+
+
+def webhook_url_of(raw: str) -> str:
+    return _http_url(raw, "webhook URL", "business_system.webhook_url")
 
 
 @dataclass(eq=False)
@@ -73,3 +69,9 @@ class BusinessSystem:
 
     def allows(self, scope: str) -> bool:
         return any(scope_covers(own, scope) for own in self.scopes)
+
+    def require_scope(self, scope: str, *, code: str = "scan.scope") -> None:
+        """InvalidInput unless the system is registered for ``scope`` (or a broader one)."""
+        if not self.allows(scope):
+            raise InvalidInput(f"{self.client_id} is registered for {', '.join(self.scopes)}; "
+                               f"not for {scope}", code=code)

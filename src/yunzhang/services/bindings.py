@@ -50,10 +50,8 @@ def open_bind_session(cmd: OpenBinding, *, caller: Caller, uow: UnitOfWorkFactor
         if cmd.scope is None:
             raise InvalidInput("binding the enterprise certificate names the business (scope) it "
                                "is bound for", code="binding.scope")
-    if cmd.scope is not None and not cmd.system.allows(cmd.scope):
-        raise InvalidInput(f"{cmd.system.client_id} is registered for "
-                           f"{', '.join(cmd.system.scopes)}; not for {cmd.scope}",
-                           code="scan.scope")
+    if cmd.scope is not None:
+        cmd.system.require_scope(cmd.scope)
     with uow(request_id=caller.request_id) as tx:
         enterprise = enterprise_by_uscc(tx, cmd.uscc)
         binding = Binding(business_system=cmd.system.client_id, account=account,

@@ -64,10 +64,8 @@ def open_session(cmd: OpenSession, *, caller: Caller, uow: UnitOfWorkFactory, cl
     if cmd.action in (ScanAction.BIND, ScanAction.UNBIND) and cmd.binding_id is None:
         raise InvalidInput("bind and unbind sessions name what is bound to which account: open "
                            "them at /api/v1/bindings", code="scan.action")
-    if cmd.scope is not None and not cmd.system.allows(cmd.scope):
-        raise InvalidInput(f"{cmd.system.client_id} is registered for "
-                           f"{', '.join(cmd.system.scopes)}; not for {cmd.scope}",
-                           code="scan.scope")
+    if cmd.scope is not None:
+        cmd.system.require_scope(cmd.scope)
     now = clock.now()
     lifetime = min(timedelta(seconds=settings.scan_session_seconds), MAX_LIFETIME)
     poll_token = keyring.token()

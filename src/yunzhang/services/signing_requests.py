@@ -159,10 +159,8 @@ def create_request(cmd: CreateRequest, *, caller: Caller, uow: UnitOfWorkFactory
                               f"{settings.max_document_bytes}", code="signing_request.too_large")
     if not 1 <= len(cmd.steps) <= MAX_STEPS:
         raise InvalidInput(f"a request has 1 to {MAX_STEPS} steps", code="signing_request.steps")
-    if cmd.scope is not None and not cmd.system.allows(cmd.scope):
-        raise InvalidInput(f"{cmd.system.client_id} is registered for "
-                           f"{', '.join(cmd.system.scopes)}; not for {cmd.scope}",
-                           code="scan.scope")
+    if cmd.scope is not None:
+        cmd.system.require_scope(cmd.scope)
     reference = cmd.reference.strip() if cmd.reference else None
     if reference is not None and not (len(reference) <= 100 and reference.isprintable()):
         raise InvalidInput("a reference is at most 100 printable characters",

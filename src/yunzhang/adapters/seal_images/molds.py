@@ -30,19 +30,24 @@ def process(data: bytes, processing: MoldProcessing, *, max_bytes: int,
     image.thumbnail((working, working), Image.Resampling.LANCZOS)
     image = ImageEnhance.Brightness(image).enhance(processing.brightness)
     image = ImageEnhance.Contrast(image).enhance(processing.contrast)
-    alpha = ink_alpha(image)
+    mask = fit(ink_alpha(image), target, "no seal impression is visible on the photo")
+    return SealImageData(png=to_png(mask, target, processing.colour.rgb, processing.dpi),
+                         width_px=target[0], height_px=target[1], dpi=processing.dpi,
+                         shape=processing.shape, size=processing.size, colour=processing.colour)
+
+
+def fit(alpha: Image.Image, target: tuple[int, int], blank: str) -> Image.Image:
+    """The ink trimmed to its bounds and scaled, centred, into a ``target`` sized mask."""
     bounds = alpha.point(lambda v: 255 if v >= 128 else 0).getbbox()
     if bounds is None:
-        raise InvalidInput("no seal impression is visible on the photo", code="image.blank")
+        raise InvalidInput(blank, code="image.blank")
     alpha = alpha.crop(bounds)
     scale = min(target[0] / alpha.width, target[1] / alpha.height)
     fitted = alpha.resize((max(round(alpha.width * scale), 1), max(round(alpha.height * scale), 1)),
                           Image.Resampling.LANCZOS)
     mask = Image.new("L", target, 0)
     mask.paste(fitted, ((target[0] - fitted.width) // 2, (target[1] - fitted.height) // 2))
-    return SealImageData(png=to_png(mask, target, processing.colour.rgb, processing.dpi),
-                         width_px=target[0], height_px=target[1], dpi=processing.dpi,
-                         shape=processing.shape, size=processing.size, colour=processing.colour)
+    return mask
 
 
 def _crop(photo: Photo, box: CropBox | None) -> Image.Image:
