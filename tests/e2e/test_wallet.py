@@ -6,6 +6,7 @@ and the `yunzhang wallet` commands do the same against a real HTTP server."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.e2e.persons_support import PASSWORD, limiter_on_test_clock  # noqa: F401
-from tests.e2e.roles_support import Cast, cast, company  # noqa: F401
+from tests.e2e.roles_support import Cast, cast, company, granted  # noqa: F401
 from tests.e2e.test_pki_live import OPERATOR, server  # noqa: F401
 from tests.e2e.test_scan_sessions_api import DOC, open_session, result
 from tests.e2e.test_stamps_api import basic, register
@@ -130,3 +131,33 @@ def test_the_wallet_commands_against_a_running_server(server: Container,  # noqa
     assert wrong.returncode == 13 and wrong.stderr.strip().endswith("[wallet.password]")
     assert http.get(f"/api/v1/scan-sessions/{second['id']}/result",
                     headers={"X-Poll-Token": second["poll_token"]}).json()["state"] == "pending"
+
+
+def test_the_wallet_lists_roles_grants_and_seals_red_or_grey(
+        client: TestClient, container: Container, cast: Cast, tmp_path: Path) -> None:
+    now = container.clock.now()
+    rep, agent = cast.company.legal_rep, cast.agent
+    granted(client, cast.company, rep, agent, scopes=["ecommerce.bidding"],
+            ends_at=(now + timedelta(days=1)).isoformat())
+    granted(client, cast.company, rep, agent, scopes=["hr.social_insurance"],
+            starts_at=(now + timedelta(days=2)).isoformat(),
+            ends_at=(now + timedelta(days=3)).isoformat())
+    store = WalletStore(tmp_path / "w", kdf=FAST)
+    store.create("http://testserver", LICENSE)
+    wallet = WalletClient(store, TestClient(client.app, base_url="http://testserver"))
+    held = wallet.holdings(phone=agent.phone, password=PASSWORD, now=now)
+    lines = [h.line() for h in held]
+    assert [h.kind for h in held][0] == "license" and held[0].colour == "red"
+    assert held[0].what == "agent" and cast.company.uscc in held[0].enterprise
+    grants = {h.what.split()[0].rstrip(","): h for h in held if h.kind == "grant"}
+    assert (grants["ecommerce.bidding"].colour, grants["ecommerce.bidding"].why) == ("red", "")
+    assert (grants["hr.social_insurance"].colour,
+            grants["hr.social_insurance"].why) == ("grey", "not yet valid"), lines
+    later = wallet.holdings(phone=agent.phone, password=PASSWORD, now=now + timedelta(days=2, hours=1))
+    assert [h.colour for h in later if h.kind == "grant"].count("red") == 1  # swapped over
+    assert {h.why for h in later if h.kind == "grant"} == {"expired", ""}
+    seals = [h for h in held if h.kind == "seal"]
+    assert len(seals) == 2 and all(h.colour == "grey" for h in seals), lines  # never claimed
+    with pytest.raises(WalletError) as wrong:
+        wallet.holdings(phone=agent.phone, password="not-the-password")
+    assert wrong.value.code == "auth.invalid_credentials"

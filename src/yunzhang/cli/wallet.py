@@ -72,6 +72,16 @@ def scan(url: str, yes: bool = typer.Option(False, "--yes", help="confirm withou
     typer.echo(state)
 
 
+@app.command("list")
+def list_(phone: str = typer.Option(..., help="the account's phone number"),
+          directory: Path = DIR) -> None:
+    """Roles (执照), your grants and the enterprises' seals, red (usable now) or grey."""
+    store = WalletStore(directory)
+    for holding in _client(store).holdings(phone=phone,
+                                           password=_secret(PASSWORD_ENV, "account password")):
+        typer.echo(holding.line())
+
+
 @app.command()
 def certify(phone: str = typer.Option(..., help="the account's phone number"),
             directory: Path = DIR) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from datetime import UTC, datetime
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,6 +49,19 @@ class ScanRequest:
                   f"requested at:    {v['created_at']}, valid until {v['expires_at']}",
                   f"state:           {v['state']}"]
         return shown
+
+
+@dataclass(frozen=True)
+class Holding:
+    kind: str  # license, grant, seal
+    enterprise: str
+    what: str
+    colour: str  # red: usable now; grey: not now
+    why: str = ""
+
+    def line(self) -> str:
+        return f"{self.kind:<8} {self.colour:<5} {self.enterprise}  {self.what}" + (
+            f"  ({self.why})" if self.why else "")
 
 
 class WalletClient:
@@ -163,6 +177,45 @@ class WalletClient:
             "/api/v1/me/handwriting", headers={"X-CSRF-Token": login["csrf_token"]},
             json={"picture": base64.b64encode(picture).decode(), "certificate_serial": serial,
                   "proof": base64.b64encode(proof).decode()}))
+
+    def holdings(self, *, phone: str, password: str,
+                 now: datetime | None = None) -> list[Holding]:
+        """What the person holds, as the wallet lists it (seeds 001/002): roles in enterprises
+        (执照), their own grants (授权) and the enterprises' seals (印章), each red (usable now)
+        or grey (not now, and why)."""
+        at = now or datetime.now(UTC)
+        self._ok(self.http.post("/api/v1/sessions", json={"phone": phone, "password": password}))
+        me = self._ok(self.http.get("/api/v1/me"))
+        found: list[Holding] = []
+        for m in self._list(self.http.get("/api/v1/me/memberships")):
+            place = f"{m['enterprise_name']} ({m['uscc']})"
+            found.append(Holding("license", place, str(m["role"] or "linked"),
+                                 "red" if m["role"] else "grey", "" if m["role"] else "no role"))
+            listing = self._ok(self.http.get(f"/api/v1/enterprises/{m['uscc']}/grants"))
+            for g in [*listing["grants"], *listing["seal_grants"]]:
+                if g["grantee_id"] != me["id"]:
+                    continue
+                what = ", ".join(g.get("scopes") or []) or ("all business" if g.get("kind") ==
+                                                           "all_business" else
+                                                           f"seal in {g.get('business_system')}")
+                start, end = (datetime.fromisoformat(g[k]) for k in ("starts_at", "ends_at"))
+                why = ("revoked" if g["status"] != "active" else "not yet valid" if at < start
+                       else "expired" if at >= end else "")
+                found.append(Holding("grant", place, f"{what}  {g['starts_at']} .. "
+                                     f"{g['ends_at']}", "grey" if why else "red", why))
+            for seal in self._list(self.http.get(f"/api/v1/enterprises/{m['uscc']}/seals")):
+                colour = str(seal["colour"])
+                found.append(Holding("seal", place, f"{seal['name']} ({seal['type']})",
+                                     "red" if colour == "red" else "grey",
+                                     "" if colour == "red" else str(seal["status"])))
+        return found
+
+    def _list(self, response: httpx.Response) -> list[dict[str, Any]]:
+        if response.is_success:
+            body: list[dict[str, Any]] = response.json()
+            return body
+        self._ok(response)  # raises the platform's refusal
+        return []
 
     @staticmethod
     def _ok(response: httpx.Response) -> dict[str, Any]:
