@@ -23,6 +23,7 @@ from yunzhang.web.api import (
     enterprises,
     grants,
     health,
+    licenses,
     persons,
     pki,
     roles,
@@ -82,6 +83,7 @@ def create_app(
     app.include_router(admin_pki.router)
     app.include_router(business_systems.router)
     app.include_router(signing_requests.router)
+    app.include_router(licenses.router)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
