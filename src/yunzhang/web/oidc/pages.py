@@ -12,6 +12,7 @@ from urllib.parse import quote, urlsplit
 import segno
 from fastapi.responses import HTMLResponse
 
+from yunzhang.domain.grants import CST
 from yunzhang.errors import OAuthError
 from yunzhang.services.oidc import Begun, ConsentAsk
 
@@ -19,8 +20,8 @@ WALLET_SCHEME = "yunzhang-wallet://scan?url="
 _PHONE = re.compile(r"Android|iPhone|iPad|iPod|Mobile|HarmonyOS|MicroMessenger", re.I)
 
 _STYLE = """body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;max-width:28rem;
-margin:2rem auto;padding:0 1rem;color:#222}h1{font-size:1.3rem}.qr svg{width:100%;height:auto;
-max-width:18rem}.muted{color:#666;font-size:.9rem}.wallet{display:block;text-align:center;
+margin:2rem auto;padding:0 1rem;color:#222}h1{font-size:1.3rem}.qr svg{width:16rem;max-width:100%;height:auto}
+code{word-break:break-all}.muted{color:#666;font-size:.9rem}.wallet{display:block;text-align:center;
 padding:.9rem;background:#c8102e;color:#fff;border-radius:.5rem;text-decoration:none;
 font-size:1.1rem}button{font-size:1rem;padding:.6rem 1.2rem;margin-right:.5rem}
 li{margin:.3rem 0}.error{border-left:4px solid #c8102e;padding-left:.8rem}"""
@@ -59,7 +60,8 @@ def login_page(begun: Begun, *, user_agent: str | None) -> HTMLResponse:
     session, url = begun.opened.session, begun.opened.url
     base = f"/oidc/authorize/{quote(session.id)}"
     nonce = secrets.token_urlsafe(16)
-    qr = segno.make(url, error="m").svg_inline(scale=4, dark="#000", light="#fff")
+    until = session.expires_at.astimezone(CST).strftime("%H:%M:%S (UTC+8)")
+    qr = segno.make(url, error="m").svg_inline(omitsize=True, dark="#000", light="#fff")
     link = (f'<p><a class="wallet" id="wallet-link" href="{escape(same_device_link(url))}">'
             f'打开云章钱包登录 · Open the wallet</a></p><p class="muted">或在另一台设备上扫码 · '
             f'or scan this code from another device:</p>' if is_phone(user_agent) else "")
@@ -67,7 +69,8 @@ def login_page(begun: Begun, *, user_agent: str | None) -> HTMLResponse:
 <p>请用云章钱包扫描二维码，核对后确认登录。<br><span class="muted">Scan with the yunzhang wallet,
 check what is asked and confirm.</span></p>{link}
 <div class="qr" id="qr" data-url="{escape(url)}">{qr}</div>
-<p class="muted">有效至 · valid until <time>{escape(session.expires_at.isoformat())}</time></p>
+<p class="muted">钱包命令 · with the reference wallet: <code>yunzhang wallet scan {escape(url)}</code></p>
+<p class="muted">有效至 · valid until <time datetime="{escape(session.expires_at.isoformat())}">{until}</time></p>
 <p id="status" aria-live="polite">等待扫码 · waiting for the scan</p>
 <p><a id="restart" hidden href="">二维码已过期，重新获取 · expired: get a new code</a></p>
 <noscript><p><a href="{base}/done">已在钱包中确认，继续 · confirmed in the wallet: go on</a>
