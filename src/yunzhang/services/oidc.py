@@ -32,7 +32,7 @@ from yunzhang.domain.oidc import (
 )
 from yunzhang.domain.scan_sessions import ScanAction, ScanSession, ScanState
 from yunzhang.domain.scopes import ScopeTree
-from yunzhang.errors import OAuthError, YunzhangError
+from yunzhang.errors import NotFound, OAuthError, YunzhangError
 from yunzhang.services import scan_sessions
 from yunzhang.services.audit import refusals_audited
 from yunzhang.services.context import Caller
@@ -246,6 +246,17 @@ def _ask(tx: UnitOfWork, authorization: Authorization, poll_token: str, *, keyri
     return ConsentAsk(authorization, system.name if system else authorization.client_id,
                       [(n, titles.get(n) or tree.title(n)) for n in authorization.scopes],
                       keyring.secret_hash(_CONSENT_PURPOSE, poll_token))
+
+
+def progress(authorization_id: str, poll_token: str, *, uow: UnitOfWorkFactory,
+             clock: Clock, keyring: Keyring) -> ScanState:
+    """Where the page's scan session is (one read; the page's long poll asks this)."""
+    with uow() as tx:
+        session = tx.scan_sessions.get(authorization_id[:64]) if authorization_id else None
+        if session is None or not poll_token \
+                or not scan_sessions.poll_token_matches(session, poll_token, keyring=keyring):
+            raise NotFound(_UNKNOWN, code="oidc.unknown_login")
+        return session.state_at(clock.now())
 
 
 _ENDED = {ScanState.DENIED: "the person declined the login in the wallet",

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from yunzhang.domain.scan_sessions import ScanState
 from yunzhang.errors import OAuthError, YunzhangError
-from yunzhang.services import oidc, scan_sessions
+from yunzhang.services import oidc
 from yunzhang.web.api import Public
 from yunzhang.web.deps import AnonymousCaller, ContainerDep
 from yunzhang.web.oidc import pages
@@ -81,17 +81,16 @@ async def wait(authorization_id: str, request: Request, c: ContainerDep,
                wait: Annotated[int, Query(ge=0, le=MAX_WAIT)] = 0) -> WaitPublic:
     """The page's long poll of its scan session (the cookie's poll token), read once a second."""
     token = request.cookies.get(COOKIE) or ""
-    first = await run_in_threadpool(scan_sessions.result, authorization_id, token, uow=c.uow,
+    first = await run_in_threadpool(oidc.progress, authorization_id, token, uow=c.uow,
                                     clock=c.clock, keyring=c.keyring)
     current = first
     for _ in range(wait):
-        if current.state not in (ScanState.PENDING, ScanState.SCANNED) \
-                or current.state is not first.state:
+        if current not in (ScanState.PENDING, ScanState.SCANNED) or current is not first:
             break
         await asyncio.sleep(1)
-        current = await run_in_threadpool(scan_sessions.result, authorization_id, token,
-                                          uow=c.uow, clock=c.clock, keyring=c.keyring)
-    return WaitPublic(state=current.state)
+        current = await run_in_threadpool(oidc.progress, authorization_id, token, uow=c.uow,
+                                          clock=c.clock, keyring=c.keyring)
+    return WaitPublic(state=current)
 
 
 def _finished(done: oidc.Finished) -> Response:
