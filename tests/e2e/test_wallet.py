@@ -123,7 +123,23 @@ def test_the_wallet_commands_against_a_running_server(server: Container,  # noqa
     assert answered.stdout.strip().endswith("confirmed")
     seen = http.get(f"/api/v1/scan-sessions/{opened['id']}/result",
                     headers={"X-Poll-Token": opened["poll_token"]}).json()
-    assert seen["state"] == "confirmed" and seen["person_id"]
+    assert seen["state"] == "confirmed" and seen["person_id"] and seen["enterprise"] is None
+    # With the enterprise's e-license in the wallet, the login is for the enterprise.
+    took = wallet_cli(directory, "license", demo.uscc, "--phone", demo.people[0].phone, **secrets)
+    assert took.returncode == 0 and "legal_rep" in took.stdout, took.stderr
+    listed = wallet_cli(directory, "list", "--phone", demo.people[0].phone, **secrets)
+    assert listed.stdout.splitlines()[0].startswith("license  red"), listed.stdout
+    third = http.post("/api/v1/scan-sessions", json={"action": "login"}).json()
+    answered = wallet_cli(directory, "scan", third["url"], "--yes", **secrets)
+    assert answered.returncode == 0 and f"({demo.uscc}), legal_rep" in answered.stdout, \
+        answered.stderr
+    seen = http.get(f"/api/v1/scan-sessions/{third['id']}/result",
+                    headers={"X-Poll-Token": third["poll_token"]}).json()
+    assert (seen["enterprise"]["uscc"], seen["role"]) == (demo.uscc, "legal_rep")
+    foreign = wallet_cli(directory, "license", "91350100M000100Y43", "--phone",
+                         demo.people[0].phone, **secrets)
+    assert foreign.returncode != 0 and foreign.stderr.strip().endswith("[enterprise.not_found]")
+    assert "Traceback" not in foreign.stderr
     # A wrong license password: one line, its code, and the session left as it was.
     second = http.post("/api/v1/scan-sessions", json={"action": "login"}).json()
     wrong = wallet_cli(directory, "scan", second["url"], "--deny",
