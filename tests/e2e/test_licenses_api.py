@@ -59,7 +59,7 @@ def system(client: TestClient) -> dict[str, str]:
 
 def wallet_of(client: TestClient, person: Person, directory: Path) -> WalletClient:
     store = WalletStore(directory, kdf=FAST)
-    store.create("http://testserver", LICENSE_PASSWORD)
+    store.create(client.app.state.container.settings.public_url, LICENSE_PASSWORD)
     wallet = WalletClient(store, TestClient(client.app, base_url="http://testserver"))
     wallet.enroll(phone=person.phone, password=PASSWORD, license_password=LICENSE_PASSWORD)
     return wallet

@@ -37,7 +37,7 @@ def system(client: TestClient) -> dict[str, str]:
 @pytest.fixture
 def enrolled(client: TestClient, cast: Cast, tmp_path: Path) -> WalletClient:
     store = WalletStore(tmp_path / "wallet", kdf=FAST)
-    store.create("http://testserver", LICENSE)
+    store.create(client.app.state.container.settings.public_url, LICENSE)
     # The wallet has its own connection (and cookie jar), as a phone would.
     wallet = WalletClient(store, TestClient(client.app, base_url="http://testserver"))
     device = wallet.enroll(phone=cast.company.legal_rep.phone, password=PASSWORD,
@@ -78,7 +78,7 @@ def test_a_wrong_license_password_answers_nothing(client: TestClient, system: di
 
 
 def test_a_digest_that_does_not_match_what_is_shown_is_not_answered(tmp_path: Path) -> None:
-    shown = {"id": "abc", "business_system": "x", "business_system_name": "X", "action": "login",
+    shown = {"id": "a" * 32, "business_system": "x", "business_system_name": "X", "action": "login",
              "subject": None, "documents": [], "scope": None, "binding_code": None, "nonce": "n",
              "requester_ip": None, "requester_agent": None, "created_at": "2026-11-22T08:00:00Z",
              "expires_at": "2026-11-22T08:02:00Z", "state": "pending", "digest": "0" * 64}
@@ -87,8 +87,28 @@ def test_a_digest_that_does_not_match_what_is_shown_is_not_answered(tmp_path: Pa
     store = WalletStore(tmp_path / "w", kdf=FAST)
     store.create("http://platform.test", LICENSE)
     with pytest.raises(WalletError) as refused:
-        WalletClient(store, lying).read("http://platform.test/s/abc")
+        WalletClient(store, lying).read("http://platform.test/s/" + "a" * 32)
     assert refused.value.code == "wallet.digest"
+
+
+def test_a_tampered_qr_url_is_not_opened(client: TestClient, system: dict[str, str],
+                                         enrolled: WalletClient) -> None:
+    opened = open_session(client, system)
+    url, session_id = opened["url"], opened["id"]
+    base = url.rsplit("/s/", 1)[0]
+    for foreign in (url.replace("127.0.0.1", "127.0.0.2"), url.replace("http://", "https://"),
+                    f"{base}/x/s/{session_id}", f"{url}?next=http://evil.example", f"{url}#x",
+                    f"{base}/s/{session_id}/confirm", "javascript:alert(1)", f"{base}/s/short"):
+        with pytest.raises(WalletError) as refused:
+            enrolled.read(foreign)
+        assert refused.value.code == "wallet.foreign_url", foreign
+    altered = session_id[:-1] + ("A" if session_id[-1] != "A" else "B")
+    with pytest.raises(WalletError) as unknown:
+        enrolled.read(f"{base}/s/{altered}")
+    assert unknown.value.code == "scan.not_found"
+    assert enrolled.read(url).view["state"] == "pending"  # the real one still opens
+    assert enrolled.read(session_id).view["id"] == session_id  # as does a bare id
+    assert result(client, opened).json()["state"] == "pending"  # nothing was answered
 
 
 def wallet_cli(directory: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -159,7 +179,7 @@ def test_the_wallet_lists_roles_grants_and_seals_red_or_grey(
             starts_at=(now + timedelta(days=2)).isoformat(),
             ends_at=(now + timedelta(days=3)).isoformat())
     store = WalletStore(tmp_path / "w", kdf=FAST)
-    store.create("http://testserver", LICENSE)
+    store.create(client.app.state.container.settings.public_url, LICENSE)
     wallet = WalletClient(store, TestClient(client.app, base_url="http://testserver"))
     held = wallet.holdings(phone=agent.phone, password=PASSWORD, now=now)
     lines = [h.line() for h in held]
