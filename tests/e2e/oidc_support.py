@@ -83,7 +83,8 @@ def wallet_for(app_client: TestClient, person: Person, directory: Path, *,
     """The person's enrolled wallet, holding the enterprise's e-license when ``uscc`` is given
     (a legal representative's download needs a fresh liveness check)."""
     store = WalletStore(directory, kdf=FAST)
-    store.create(base_url, LICENSE_PASSWORD)
+    # The wallet knows its platform by the public URL its QR codes carry.
+    store.create(app_client.app.state.container.settings.public_url, LICENSE_PASSWORD)
     wallet = WalletClient(store, http or TestClient(app_client.app, base_url=base_url))
     wallet.enroll(phone=person.phone, password=PASSWORD, license_password=LICENSE_PASSWORD)
     if uscc is not None:
