@@ -32,6 +32,7 @@ from tests.e2e.oidc_support import (
     exchange,
     oauth_error,
     open_page,
+    qr_text,
     wallet_for,
 )
 from tests.e2e.persons_support import limiter_on_test_clock, problem  # noqa: F401
@@ -111,12 +112,13 @@ def test_discovery_and_the_key_set(client: TestClient) -> None:
 
 def test_a_login_with_the_license_end_to_end(client: TestClient, container: Container,
                                              cast: Cast, system: dict[str, str],
-                                             rep_wallet: WalletClient) -> None:
+                                             rep_wallet: WalletClient, tmp_path: Path) -> None:
     rep = cast.company.legal_rep
     login = Login(system["client_id"], scope="openid profile enterprise ecommerce.bidding")
     page = open_page(client, login)
     assert "<svg" in page.html and "扫码登录 某某公共资源交易平台" in page.html
     assert "yunzhang-wallet://" not in page.html  # a desktop browser shows the QR code only
+    assert qr_text(page.html, tmp_path) == page.scan_url  # what a QR reader reads from it
     shown = rep_wallet.read(page.scan_url)
     assert shown.view["action"] == "login" and "ecommerce.bidding" in shown.view["subject"]
     assert client.get(f"/oidc/authorize/{page.id}/wait").json() == {"state": "pending"}
@@ -185,11 +187,11 @@ def test_a_natural_person_and_an_agent_with_grants(client: TestClient, container
         [cast.company.uscc, "None"])
 
 
-def test_on_a_phone_the_page_links_to_the_wallet(client: TestClient,
-                                                 system: dict[str, str]) -> None:
+def test_on_a_phone_the_page_links_to_the_wallet(client: TestClient, system: dict[str, str],
+                                                 tmp_path: Path) -> None:
     page = open_page(client, Login(system["client_id"]), user_agent=PHONE)
     assert 'href="yunzhang-wallet://scan?url=http%3A%2F%2F127.0.0.1%3A8000%2Fs%2F' in page.html
-    assert page.id in page.html and "<svg" in page.html
+    assert page.id in page.html and qr_text(page.html, tmp_path) == page.scan_url
 
 
 def test_a_wrong_client_or_redirect_uri_is_shown_never_redirected(

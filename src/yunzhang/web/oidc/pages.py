@@ -17,6 +17,7 @@ from yunzhang.errors import OAuthError
 from yunzhang.services.oidc import Begun, ConsentAsk
 
 WALLET_SCHEME = "yunzhang-wallet://scan?url="
+_MASK = 1  # horizontal stripes
 _PHONE = re.compile(r"Android|iPhone|iPad|iPod|Mobile|HarmonyOS|MicroMessenger", re.I)
 
 _STYLE = """body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;max-width:28rem;
@@ -61,7 +62,10 @@ def login_page(begun: Begun, *, user_agent: str | None) -> HTMLResponse:
     base = f"/oidc/authorize/{quote(session.id)}"
     nonce = secrets.token_urlsafe(16)
     until = session.expires_at.astimezone(CST).strftime("%H:%M:%S (UTC+8)")
-    qr = segno.make(url, error="m").svg_inline(omitsize=True, dark="#000", light="#fff")
+    # A fixed mask pattern: any of the eight decodes (ISO/IEC 18004 §7.8); choosing the best by
+    # its penalty score would take three times as long as the rest of the code, per login.
+    qr = segno.make(url, error="m", mask=_MASK, boost_error=False).svg_inline(
+        omitsize=True, dark="#000", light="#fff")
     link = (f'<p><a class="wallet" id="wallet-link" href="{escape(same_device_link(url))}">'
             f'打开云章钱包登录 · Open the wallet</a></p><p class="muted">或在另一台设备上扫码 · '
             f'or scan this code from another device:</p>' if is_phone(user_agent) else "")
