@@ -44,7 +44,7 @@ from yunzhang.adapters.db import tables
 from yunzhang.bootstrap import Container
 from yunzhang.domain.tokens import TokenPurpose
 from yunzhang.services import token_keys
-from yunzhang.services.audit import recent_events
+from yunzhang.services.audit import recent_events, verify_audit_chain
 from yunzhang.services.context import Caller
 from yunzhang.wallet import WalletClient
 
@@ -155,6 +155,7 @@ def test_a_login_with_the_license_end_to_end(client: TestClient, container: Cont
         == [(system["client_id"], cast.company.uscc, None)]
     actions = [e.action for e in recent_events(uow=container.uow, limit=40)]
     assert {"oidc:authorize", "oidc:login", "oidc:token", "consent:give"} <= set(actions)
+    assert verify_audit_chain(uow=container.uow).intact
 
 
 def test_a_natural_person_and_an_agent_with_grants(client: TestClient, container: Container,
@@ -176,12 +177,25 @@ def test_a_natural_person_and_an_agent_with_grants(client: TestClient, container
     assert [g["scope"] for g in claims["grants"]] == ["ecommerce.bidding.full_process"]
     assert claims["grants"][0]["ends_at"] == (now + timedelta(days=2)).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
+    # Userinfo tells the grants as of now: the bidding grant revoked, it is gone.
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    [bidding] = [g for g in client.get(f"{cast.company.path('grants')}",
+                                       headers=rep.headers()).json()["grants"]
+                 if g["scopes"] == ["ecommerce.bidding.full_process"]]
+    revoked = post(client, f"/api/v1/grants/{bidding['id']}/revoke", rep, {"reason": "离职"})
+    assert revoked.status_code == 200, revoked.text
+    assert client.get("/oidc/userinfo", headers=bearer).json()["grants"] == []
     # Without a license: a natural person's login, no enterprise, a consent of its own.
     person = Login(system["client_id"])
     tokens = exchange(client, system, person, login_code(client, wallet, person,
                                                          uscc=None)).json()
     claims = id_token_of(client, container, tokens, person)
     assert claims["sub"] == agent.id and "enterprise" not in claims and "role" not in claims
+    # openid alone: the identifier only.
+    bare = Login(system["client_id"], scope="openid")
+    tokens = exchange(client, system, bare, login_code(client, wallet, bare, uscc=None)).json()
+    claims = id_token_of(client, container, tokens, bare)
+    assert "name" not in claims and "phone_number" not in claims and claims["sub"] == agent.id
     listed = client.get("/api/v1/me/consents", headers=agent.headers()).json()
     assert sorted(str(c["enterprise_uscc"]) for c in listed) == sorted(
         [cast.company.uscc, "None"])
@@ -192,6 +206,16 @@ def test_on_a_phone_the_page_links_to_the_wallet(client: TestClient, system: dic
     page = open_page(client, Login(system["client_id"]), user_agent=PHONE)
     assert 'href="yunzhang-wallet://scan?url=http%3A%2F%2F127.0.0.1%3A8000%2Fs%2F' in page.html
     assert page.id in page.html and qr_text(page.html, tmp_path) == page.scan_url
+
+
+def test_the_request_as_a_form_post(client: TestClient, system: dict[str, str]) -> None:
+    login = Login(system["client_id"])
+    page = client.post("/oidc/authorize", data=login.params(), follow_redirects=False)
+    assert page.status_code == 200 and 'data-url="' in page.text
+    error_redirect(client.post("/oidc/authorize", data=login.params(code_challenge=None),
+                               follow_redirects=False), login, "invalid_request")
+    error_page(client.post("/oidc/authorize", json=login.params(), follow_redirects=False),
+               "invalid_client")
 
 
 def test_a_wrong_client_or_redirect_uri_is_shown_never_redirected(
