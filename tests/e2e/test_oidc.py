@@ -35,8 +35,16 @@ from tests.e2e.oidc_support import (
     qr_text,
     wallet_for,
 )
-from tests.e2e.persons_support import limiter_on_test_clock, problem  # noqa: F401
-from tests.e2e.roles_support import Cast, cast, company, granted, post  # noqa: F401
+from tests.e2e.persons_support import limiter_on_test_clock, problem, tiny_png  # noqa: F401
+from tests.e2e.roles_support import (  # noqa: F401
+    Cast,
+    cast,
+    company,
+    granted,
+    liveness,
+    post,
+    revoke_role,
+)
 from tests.e2e.test_scan_sessions_api import open_session
 from tests.e2e.test_stamps_api import basic, register
 from yunzhang.adapters.clock import FixedClock
@@ -185,6 +193,7 @@ def test_a_natural_person_and_an_agent_with_grants(client: TestClient, container
     revoked = post(client, f"/api/v1/grants/{bidding['id']}/revoke", rep, {"reason": "离职"})
     assert revoked.status_code == 200, revoked.text
     assert client.get("/oidc/userinfo", headers=bearer).json()["grants"] == []
+    enterprise_bearer = bearer
     # Without a license: a natural person's login, no enterprise, a consent of its own.
     person = Login(system["client_id"])
     tokens = exchange(client, system, person, login_code(client, wallet, person,
@@ -199,6 +208,14 @@ def test_a_natural_person_and_an_agent_with_grants(client: TestClient, container
     listed = client.get("/api/v1/me/consents", headers=agent.headers()).json()
     assert sorted(str(c["enterprise_uscc"]) for c in listed) == sorted(
         [cast.company.uscc, "None"])
+    # The agent loses the role: the enterprise login's token stands no more; the natural
+    # person's does.
+    liveness(client, rep, tiny_png())
+    assert revoke_role(client, cast.company, rep, agent.id).status_code == 204
+    gone = client.get("/oidc/userinfo", headers=enterprise_bearer)
+    assert gone.status_code == 401 and gone.json()["error"] == "invalid_token"
+    person_bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert client.get("/oidc/userinfo", headers=person_bearer).status_code == 200
 
 
 def test_on_a_phone_the_page_links_to_the_wallet(client: TestClient, system: dict[str, str],
@@ -285,6 +302,12 @@ def test_declined_or_expired_in_the_wallet(client: TestClient, clock: FixedClock
     assert confirm_in_wallet(rep_wallet, page, uscc=None, deny=True) == "denied"
     assert error_redirect(done(client, page), login, "access_denied")["state"] == login.state
     error_page(done(client, page), "invalid_request")  # finished: no second answer
+    # Confirmed, but the page came back after the login itself expired (10 minutes).
+    slow = open_page(client, login)
+    assert confirm_in_wallet(rep_wallet, slow, uscc=None) == "confirmed"
+    clock.advance(seconds=600)
+    assert "expired" in error_redirect(done(client, slow), login,
+                                       "access_denied")["error_description"]
     late = open_page(client, login)
     clock.advance(seconds=121)
     assert client.get(f"/oidc/authorize/{late.id}/wait").json() == {"state": "expired"}

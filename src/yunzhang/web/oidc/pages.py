@@ -86,8 +86,12 @@ check what is asked and confirm.</span></p>{link}
                scanned: "已扫码，请在钱包中确认 · scanned: confirm in the wallet"}};
   function poll() {{
     fetch(base + "/wait?wait=20", {{credentials: "same-origin", cache: "no-store"}})
-      .then(function (r) {{ if (!r.ok) throw new Error(r.status); return r.json(); }})
+      .then(function (r) {{
+        if (r.status === 404) {{ status.textContent = "此登录已失效 · this login is no longer valid";
+                                return null; }}
+        if (!r.ok) throw new Error(r.status); return r.json(); }})
       .then(function (s) {{
+        if (s === null) return;
         if (s.state === "pending" || s.state === "scanned") {{
           status.textContent = words[s.state]; poll(); return;
         }}
