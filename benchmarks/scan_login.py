@@ -191,8 +191,9 @@ class Client:
         return body
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes (/proc/<pid>/stat, fields 14 and 15)."""
+def cpu_seconds(pids: list[int], *, children: bool = False) -> float:
+    """User + system CPU seconds of these processes (/proc/<pid>/stat fields 14 and 15), with
+    ``children`` also those of their exited, waited-for children (16 and 17)."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for pid in pids:
@@ -200,11 +201,13 @@ def cpu_seconds(pids: list[int]) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
             continue
-        total += int(fields[11]) + int(fields[12])
+        total += sum(int(f) for f in fields[11:15 if children else 13])
     return total / tick
 
 
-def postgres_pids() -> list[int]:
+def postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL process now, plus what its exited backends used (the
+    postmaster's children's times): the difference of two readings is what PostgreSQL spent."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -213,7 +216,7 @@ def postgres_pids() -> list[int]:
                     found.append(int(entry.name))
             except OSError:
                 continue
-    return found
+    return cpu_seconds(found, children=True)
 
 
 def nearest_rank(values: list[float], q: float) -> float:
@@ -267,8 +270,7 @@ def run(logins: int, concurrency: int, warmup: int) -> None:
                     with lock:
                         latencies.append(time.perf_counter() - started)
 
-            pg = postgres_pids()
-            server_cpu0, pg_cpu0 = cpu_seconds([server.pid]), cpu_seconds(pg)
+            server_cpu0, pg_cpu0 = cpu_seconds([server.pid]), postgres_cpu()
             wall0 = time.perf_counter()
             threads = [threading.Thread(target=work, args=(c,)) for c in clients]
             for t in threads:
@@ -277,7 +279,7 @@ def run(logins: int, concurrency: int, warmup: int) -> None:
                 t.join()
             wall = time.perf_counter() - wall0
             server_cpu = cpu_seconds([server.pid]) - server_cpu0
-            pg_cpu = cpu_seconds(pg) - pg_cpu0
+            pg_cpu = postgres_cpu() - pg_cpu0
         finally:
             server.terminate()
             server.wait(timeout=30)
