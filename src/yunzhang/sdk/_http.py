@@ -1,0 +1,53 @@
+"""What the SDK's clients share about HTTP: one place where httpx failures and RFC 9457 problem
+documents become ``SdkError``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from yunzhang.sdk.errors import SdkError
+
+DEFAULT_TIMEOUT = 30.0
+
+
+def send(http: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """The answer if it is a 2xx; ``SdkError`` otherwise, with the platform's problem ``code``
+    and ``detail`` (RFC 9457) or OAuth's ``error`` (RFC 6749 §5.2) when it gave one."""
+    try:
+        response = http.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise SdkError(f"no answer from {url.split('?')[0]} ({type(exc).__name__})",
+                       code="platform.unreachable") from None
+    if response.is_success:
+        return response
+    raise refusal(response)
+
+
+def refusal(response: httpx.Response) -> SdkError:
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        if isinstance(body.get("code"), str):
+            return SdkError(str(body.get("detail") or body.get("title") or f"HTTP {status}"),
+                            code=body["code"], status=status)
+        if isinstance(body.get("error"), str):
+            description = body.get("error_description")
+            return SdkError(f"the provider refused: {body['error']}"
+                            + (f" ({description})" if isinstance(description, str) else ""),
+                            code=f"oidc.{body['error']}", status=status)
+    return SdkError(f"the platform answered HTTP {status}", code="platform.http", status=status)
+
+
+def json_object(response: httpx.Response, what: str) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise SdkError(f"{what} is not a JSON object", code="platform.malformed")
+    return body
