@@ -100,6 +100,7 @@ def demo(
     if not s.development:
         raise YunzhangError("the demo runs in development mode only: set YUNZHANG_ENV=development",
                             code="demo.production")
+    s = s.model_copy(update={"demo_sites": True})  # the demo business systems under /demo/
     _configure_logging(s.log_level)
     c = build_container(s)
     migrate.upgrade(c.engine)
@@ -123,6 +124,12 @@ def demo(
         f"  password for all demo people: {data.password}",
         f"  business system {data.client_id}, client secret {data.client_secret} "
         f"(平台自动签 with the contract seal)",
+        "",
+        "Start here: the demo business systems (招投标 bidding, 社保申报 social insurance) log in by",
+        "scan and ask for a stamp (README: \"Try the demo business systems\"):",
+        f"  {base}/demo/",
+        *(f"  business system {d.client_id}, client secret {d.client_secret}"
+          for d in data.systems[1:]),
         "",
         "Open and try:",
         f"  {base}/docs                      the API (OpenAPI)",

@@ -267,13 +267,22 @@ class PlatformClient:
         return _session(json_object(self._send("POST", "/scan-sessions", json=body),
                                     "the scan session"))
 
-    def scan_result(self, session: ScanSession, *, wait: int = 0) -> ScanResult:
-        """The session's state as the screen may know it; with ``wait`` (at most 25 s) the
-        platform answers when the state changes or when the time is up."""
+    def scan_result(self, session: ScanSession | str, *, poll_token: str | None = None,
+                    wait: int = 0) -> ScanResult:
+        """The session's state as the screen may know it: ``session`` as opened, or its id with
+        the ``poll_token`` kept from then. With ``wait`` (at most 25 s) the platform answers
+        when the state changes or when the time is up."""
+        if isinstance(session, ScanSession):
+            session_id, token = session.id, poll_token or session.poll_token
+        else:
+            session_id, token = session, poll_token or ""
+        if not token:
+            raise SdkError("a scan result is only for the holder of the poll token",
+                           code="request.poll_token")
         body = json_object(self._send(
-            "GET", f"/scan-sessions/{session.id}/result",
+            "GET", f"/scan-sessions/{session_id}/result",
             params={"wait": max(0, min(wait, MAX_WAIT))},
-            headers={"x-poll-token": session.poll_token}), "the scan result")
+            headers={"x-poll-token": token}), "the scan result")
         try:
             raw = body.get("enterprise")
             enterprise = Enterprise(str(raw["uscc"]), str(raw.get("name") or "")) \

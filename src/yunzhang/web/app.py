@@ -82,6 +82,10 @@ def create_app(
     app.include_router(admin_pki.router)
     app.include_router(business_systems.router)
     app.include_router(signing_requests.router)
+    if settings.demo_sites:  # the demo business systems under /demo/ (development only)
+        from yunzhang.web.demo import demo_sites_router
+
+        app.include_router(demo_sites_router(settings))
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
