@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yunzhang.adapters.clock import SystemClock
 from yunzhang.adapters.crypto import Argon2PasswordHasher, EcdsaDeviceKeys, HmacKeyring
+from yunzhang.adapters.jose import EcJose
 from yunzhang.adapters.db.engine import make_engine
 from yunzhang.adapters.db.migrate import require_current
 from yunzhang.adapters.db.tables import map_domain
@@ -37,6 +38,7 @@ from yunzhang.services.ports import (
     Clock,
     DeviceKeys,
     IdentityVerifier,
+    JoseCodec,
     Keyring,
     KeyStore,
     LivenessChecker,
@@ -73,6 +75,7 @@ class Container:
     pdf: PdfStamper
     verifier: PdfVerifier
     device_keys: DeviceKeys
+    jose: JoseCodec
     webhooks: WebhookSender
     dummy_password_hash: str = field(default="", repr=False)
 
@@ -153,6 +156,7 @@ def build_container(
         pdf=PyHankoStamper(keys, time_stamp),
         verifier=PyHankoVerifier(),
         device_keys=EcdsaDeviceKeys(),
+        jose=EcJose(),
         webhooks=HttpxWebhookSender(timeout=settings.webhook_timeout_seconds),
         artist=PillowSealArtist(settings.seal_font, max_image_bytes=settings.max_image_bytes,
                                 max_megapixels=settings.max_image_megapixels),

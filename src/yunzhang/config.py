@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -60,6 +61,11 @@ class Settings(BaseSettings):
     webhook_give_up_hours: int = Field(default=72, ge=1, le=720)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     scopes_file: Path | None = None  # operator's scopes, merged over the built-in tree
+
+    # Token keys and e-licenses (docs/licenses.md)
+    token_key_rotation_days: int = Field(default=30, ge=1, le=365)
+    license_days: int = Field(default=365, ge=1, le=1825)  # longest e-license a wallet holds
+    oidc_token_seconds: int = Field(default=3600, ge=60, le=86400)  # longest OIDC-signed token
 
     # Providers
     sms_sender: Provider = "dev"
@@ -123,6 +129,13 @@ class Settings(BaseSettings):
     @property
     def development(self) -> bool:
         return self.env == "development"
+
+    def token_lifetime(self, purpose: str) -> timedelta:
+        """The longest life of a token signed for ``purpose`` (a domain.tokens.TokenPurpose): a
+        retired key stays published that long."""
+        if purpose == "license":
+            return timedelta(days=self.license_days)
+        return timedelta(seconds=self.oidc_token_seconds)
 
     @property
     def effective_keys_dir(self) -> Path:

@@ -175,7 +175,7 @@ def test_stamp_sessions_carry_documents_and_a_binding_code(client: TestClient,
     assert wallet.step(client, shown, "deny").json()["state"] == "denied"
     assert result(client, opened).json() | {"expires_at": None} == {
         "state": "denied", "person_id": None, "decided_at": "2026-11-22T08:00:00Z",
-        "expires_at": None, "outcome": None}
+        "expires_at": None, "outcome": None, "enterprise": None, "role": None}
     problem(wallet.step(client, shown, "confirm"), 409, "scan.used")
 
 

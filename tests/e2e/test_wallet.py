@@ -147,7 +147,7 @@ def test_the_wallet_lists_roles_grants_and_seals_red_or_grey(
     wallet = WalletClient(store, TestClient(client.app, base_url="http://testserver"))
     held = wallet.holdings(phone=agent.phone, password=PASSWORD, now=now)
     lines = [h.line() for h in held]
-    assert [h.kind for h in held][0] == "license" and held[0].colour == "red"
+    assert [h.kind for h in held][0] == "role" and held[0].colour == "red"
     assert held[0].what == "agent" and cast.company.uscc in held[0].enterprise
     grants = {h.what.split()[0].rstrip(","): h for h in held if h.kind == "grant"}
     assert (grants["ecommerce.bidding"].colour, grants["ecommerce.bidding"].why) == ("red", "")

@@ -31,6 +31,7 @@ from tests.keystores import pkcs11_store, software_store
 from yunzhang.adapters.seal_images import PillowSealArtist
 from yunzhang.adapters.pdf.signing import PyHankoStamper
 from yunzhang.adapters.crypto import EcdsaDeviceKeys
+from yunzhang.adapters.jose import EcJose
 from yunzhang.adapters.webhooks import HttpxWebhookSender
 from yunzhang.adapters.pdf.verifying import PyHankoVerifier
 from yunzhang.adapters.tsp import Rfc3161Encoder
@@ -49,6 +50,7 @@ from yunzhang.services.ports import (
     PdfStamper,
     PdfVerifier,
     DeviceKeys,
+    JoseCodec,
     SealArtist,
     SmsSender,
     TimestampEncoder,
@@ -122,6 +124,7 @@ IMPLEMENTATIONS: list[tuple[type, Callable[[], object]]] = [
     (PdfStamper, lambda: PyHankoStamper(MemoryKeyStore(), lambda request: b"")),
     (PdfVerifier, PyHankoVerifier),
     (DeviceKeys, EcdsaDeviceKeys),
+    (JoseCodec, EcJose),
     (WebhookSender, lambda: HttpxWebhookSender(timeout=1)),
 ]
 

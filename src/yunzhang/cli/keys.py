@@ -9,6 +9,8 @@ from yunzhang.bootstrap import Container
 from yunzhang.cli.common import cli_caller, container
 from yunzhang.domain.audit import AuditRecord, AuditTag
 from yunzhang.errors import ConfigurationError
+from yunzhang.domain.tokens import TokenPurpose
+from yunzhang.services import token_keys
 from yunzhang.services.audit import record_separately
 
 app = typer.Typer(help="Key custody (docs/keys.md).", no_args_is_help=True)
@@ -51,3 +53,14 @@ def rotate_kek() -> None:
                                   details={"kek": keys.current_kek, "rewrapped": count}),
                       caller=caller, uow=c.uow)
     typer.echo(f"{count} key(s) rewrapped under KEK {keys.current_kek}")
+
+
+@app.command("rotate-token-key")
+def rotate_token_key(purpose: TokenPurpose = typer.Option(
+        ..., help="license: e-licenses; oidc: the OpenID Connect provider's tokens")) -> None:
+    """Make a new signing key for the purpose's tokens now; the old one stays in the JWKS while
+    tokens it signed are valid (YUNZHANG_LICENSE_DAYS / YUNZHANG_OIDC_TOKEN_SECONDS)."""
+    c = container()
+    key = token_keys.rotate(purpose, caller=cli_caller(), uow=c.uow, keys=c.keys, jose=c.jose,
+                            clock=c.clock, settings=c.settings)
+    typer.echo(f"{purpose.value} tokens are signed with key {key.kid} from now on")

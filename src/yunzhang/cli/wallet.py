@@ -4,6 +4,7 @@ wallet, enrol it for an account, scan a QR code's URL and answer."""
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -51,6 +52,9 @@ def enroll(phone: str = typer.Option(..., help="the account's phone number"),
 @app.command()
 def scan(url: str, yes: bool = typer.Option(False, "--yes", help="confirm without asking"),
          deny: bool = typer.Option(False, "--deny", help="deny without asking"),
+         license: str | None = typer.Option(
+             None, "--license", metavar="USCC",
+             help="log in with this enterprise's e-license (default: the only one held)"),
          directory: Path = DIR) -> None:
     """Read the QR code's URL, show everything asked, then confirm or deny."""
     if yes and deny:
@@ -60,13 +64,29 @@ def scan(url: str, yes: bool = typer.Option(False, "--yes", help="confirm withou
     request = client.read(url)
     for line in request.lines():
         typer.echo(line)
+    if request.view["action"] == "login":
+        held = client.held_licenses()
+        if license is None and len(held) == 1:
+            license = held[0].uscc
+        elif license is None and held:
+            raise WalletError("this wallet holds licenses of " + ", ".join(h.uscc for h in held)
+                              + "; choose one with --license USCC", code="wallet.usage")
+        if license is not None:
+            chosen = client.license_for(license)
+            typer.echo(f"log in as:       {chosen.claims['enterprise']['name']} "
+                       f"({chosen.uscc}), {chosen.claims['role']}")
+        else:
+            typer.echo("log in as:       yourself (no e-license in this wallet)")
+    elif license is not None:
+        raise WalletError("--license is for login sessions", code="wallet.usage")
     license_password = _secret(LICENSE_ENV, "license password")
     to_sign = client.scan(request, license_password=license_password)
     if to_sign:
         typer.echo(f"signing:         {len(to_sign)} document(s) with your personal key")
     agree = yes or (not deny and typer.confirm("confirm?", default=False))
     if agree:
-        state = client.confirm(request, license_password=license_password, to_sign=to_sign)
+        state = client.confirm(request, license_password=license_password, to_sign=to_sign,
+                               license=license)
     else:
         state = client.answer(request, "deny", license_password=license_password)
     typer.echo(state)
@@ -80,6 +100,53 @@ def list_(phone: str = typer.Option(..., help="the account's phone number"),
     for holding in _client(store).holdings(phone=phone,
                                            password=_secret(PASSWORD_ENV, "account password")):
         typer.echo(holding.line())
+
+
+@app.command("license")
+def license_(uscc: str = typer.Argument(..., help="the enterprise's USCC (统一社会信用代码)"),
+             phone: str = typer.Option(..., help="the account's phone number"),
+             directory: Path = DIR) -> None:
+    """Download the enterprise's e-license (电子营业执照) into this wallet, bound to its key."""
+    store = WalletStore(directory)
+    held = _client(store).download_license(uscc, phone=phone,
+                                           password=_secret(PASSWORD_ENV, "account password"))
+    start, end = held.window()
+    typer.echo(f"license {held.id}: {held.claims['enterprise']['name']} ({held.uscc}) as "
+               f"{held.claims['role']}, valid {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC"
+               + (f" ({held.problem(datetime.now(UTC))})" if held.problem(datetime.now(UTC))
+                  else ""))
+
+
+@app.command()
+def register(phone: str = typer.Option(..., help="the phone number to register"),
+             code: str | None = typer.Option(None, help="the SMS code; without it, one is sent"),
+             directory: Path = DIR) -> None:
+    """Register an account (注册): first without --code to have one sent, then with it."""
+    client = _client(WalletStore(directory))
+    if code is None:
+        client.request_code(phone)
+        typer.echo(f"an SMS code was sent to {phone}; run again with --code")
+        return
+    person = client.register(phone=phone, password=_secret(PASSWORD_ENV, "account password"),
+                             sms_code=code)
+    typer.echo(f"account {person} registered for {phone}")
+
+
+@app.command()
+def verify(phone: str = typer.Option(..., help="the account's phone number"),
+           name: str = typer.Option(..., help="your name as on the resident ID card"),
+           id_number: str = typer.Option(..., "--id-number", help="resident ID number"),
+           face: Path = typer.Option(..., help="a photo of your face (JPEG or PNG)"),
+           directory: Path = DIR) -> None:
+    """实名认证 and 实人认证: name and ID number, then a live face."""
+    try:
+        picture = face.read_bytes()
+    except OSError as exc:
+        raise WalletError(f"cannot read {face}: {exc.strerror}", code="wallet.file") from None
+    level = _client(WalletStore(directory)).verify_person(
+        phone=phone, password=_secret(PASSWORD_ENV, "account password"), name=name,
+        id_number=id_number, face_image=picture)
+    typer.echo(f"verified: {level}")
 
 
 @app.command()

@@ -88,6 +88,9 @@ class AuditTag(StrEnum):
     WEBHOOK_DELIVER = "webhook:deliver"
     WEBHOOK_GIVE_UP = "webhook:give_up"
     WEBHOOK_REDELIVER = "webhook:redeliver"
+    TOKEN_KEY_ROTATE = "token_key:rotate"
+    LICENSE_DOWNLOAD = "license:download"
+    LICENSE_REVOKE = "license:revoke"
 
 
 class Outcome(StrEnum):

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from yunzhang.domain.grants import AutoStampGrant, Grant, SealGrant, Window, show_time
+from yunzhang.domain.grants import (
+    AutoStampGrant,
+    Grant,
+    GrantStatus,
+    SealGrant,
+    Window,
+    show_time,
+)
 from yunzhang.domain.roles import Membership, Role
 
 
@@ -36,6 +43,7 @@ class Action(StrEnum):
     GRANT_AUTO_STAMP = "auto_stamp_grant:create"  # let a business system stamp by itself
     REVOKE_AUTO_STAMP = "auto_stamp_grant:revoke"
     AUTO_STAMP = "seal:auto_stamp"  # a business system stamps under an auto-stamp grant
+    HOLD_LICENSE = "license:download"  # download the enterprise's e-license to one's wallet
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,8 @@ def decide(actor: uuid.UUID, action: Action, resource: Resource, at: datetime, f
         return _use_seal(role, as_role, resource, at, facts)
     if action is Action.CLAIM_SEAL:
         return _claim_seal(role, as_role, resource, at, facts)
+    if action is Action.HOLD_LICENSE:
+        return _hold_license(role, as_role, resource, at, facts)
 
     # Everything below manages the enterprise: agents never do (seed 002 §2.3, no re-delegation).
     if role is Role.AGENT:
@@ -163,6 +173,22 @@ def _by_grants(candidates: Sequence[Grant | SealGrant | AutoStampGrant], at: dat
         for g in candidates
     )
     return _deny(problems[0][2] if problems else fallback)
+
+
+def _hold_license(role: Role, as_role: str, resource: Resource, at: datetime,
+                  facts: Facts) -> Decision:
+    """Seed 002 §2.3: an agent downloads the license while authorized, and also before the
+    authorization begins ("can be downloaded but not used"); not after every grant ended."""
+    if role in _MANAGERS:
+        return Decision(True, as_role)
+    held = [g for g in (*facts.grants, *facts.seal_grants)
+            if g.status is GrantStatus.ACTIVE and g.ends_at > at]
+    if held:
+        return Decision(True, f"{as_role}, authorized until "
+                              f"{show_time(max(g.ends_at for g in held))}",
+                        tuple(sorted(g.id for g in held if g.id is not None)))
+    return _deny(f"none of your authorizations in {resource.enterprise_name} is current or "
+                 f"still to come; ask the legal representative or an administrator")
 
 
 def _act(role: Role, as_role: str, resource: Resource, at: datetime, facts: Facts) -> Decision:

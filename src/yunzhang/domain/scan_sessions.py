@@ -85,10 +85,15 @@ def shown_digest(shown: dict[str, object]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def step_message(step: WalletStep, session_id: str, nonce: str, digest: str) -> bytes:
-    """The bytes a wallet's device key signs for one step of one session."""
-    return b"\n".join([SIGNED_PREFIX, step.value.encode(), session_id.encode(), nonce.encode(),
-                       digest.encode()])
+def step_message(step: WalletStep, session_id: str, nonce: str, digest: str,
+                 license_id: str | None = None) -> bytes:
+    """The bytes a wallet's device key signs for one step of one session; a login confirmed
+    with an e-license names it on a last line, so the signature covers the choice too."""
+    lines = [SIGNED_PREFIX, step.value.encode(), session_id.encode(), nonce.encode(),
+             digest.encode()]
+    if license_id is not None:
+        lines.append(b"license:" + license_id.encode())
+    return b"\n".join(lines)
 
 
 def check_request(action: ScanAction, documents: list[ScanDocument]) -> None:
@@ -124,6 +129,7 @@ class ScanSession:
     request_step_id: uuid.UUID | None = None  # a step of a stamp/sign request this carries out
     binding_id: uuid.UUID | None = None  # bind: the binding made; unbind: the one to remove
     outcome: str | None = None  # why the platform refused what the person confirmed
+    license_id: uuid.UUID | None = None  # login: the e-license it was confirmed with, if any
 
     def state_at(self, at: datetime) -> ScanState:
         """The state as of ``at``: an undecided session past its expiry is expired."""
@@ -140,9 +146,10 @@ class ScanSession:
             "binding_code": self.binding_code,
             "expires_at": self.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
 
-    def signed_message(self, step: WalletStep) -> bytes:
+    def signed_message(self, step: WalletStep, license_id: uuid.UUID | None = None) -> bytes:
         """The bytes a wallet's device key signs for ``step`` of this session."""
-        return step_message(step, self.id, self.nonce, self.digest())
+        return step_message(step, self.id, self.nonce, self.digest(),
+                            str(license_id) if license_id is not None else None)
 
     def scan(self, device_id: uuid.UUID, person_id: uuid.UUID, at: datetime) -> None:
         self._require_open(at)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from yunzhang.domain.audit import AuditRecord, AuditTag, Outcome
 from yunzhang.domain.authz import Action, Decision, Facts, Resource
 from yunzhang.domain.authz import decide as decide_on_facts
+from yunzhang.domain.roles import Role
 from yunzhang.errors import PermissionDenied
 from yunzhang.services.audit import record_separately
 from yunzhang.services.context import Caller
@@ -49,6 +50,14 @@ def decide(
             actor, resource.enterprise_id, resource.seal_id or "", ending_after=at - RECENT)))
     elif action is Action.REVIEW_SEAL:
         facts = Facts(None, staff_roles=frozenset(r.value for r in tx.staff.roles_of(actor)))
+    elif action is Action.HOLD_LICENSE:
+        membership = tx.memberships.active(actor, resource.enterprise_id)
+        facts = Facts(membership) if membership is None or membership.role is not Role.AGENT \
+            else Facts(membership,
+                       grants=tuple(tx.grants.of_grantee(actor, resource.enterprise_id,
+                                                         ending_after=at)),
+                       seal_grants=tuple(tx.seal_grants.of_grantee(actor, resource.enterprise_id,
+                                                                   ending_after=at)))
     elif action is Action.CLAIM_SEAL:
         membership = tx.memberships.active(actor, resource.enterprise_id)
         held = [g for g in tx.seal_grants.of_grantee(actor, resource.enterprise_id,

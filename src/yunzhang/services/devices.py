@@ -10,6 +10,7 @@ from yunzhang.domain.audit import AuditRecord, AuditTag
 from yunzhang.domain.devices import Device, DeviceStatus, enrollment_message
 from yunzhang.domain.enterprises import clean_name
 from yunzhang.errors import Conflict, InvalidInput, NotFound
+from yunzhang.services import licenses
 from yunzhang.services.audit import refusals_audited
 from yunzhang.services.context import Caller
 from yunzhang.services.ports import Clock, DeviceKeys, UnitOfWorkFactory
@@ -66,7 +67,9 @@ def revoke_device(person_id: uuid.UUID, device_id: uuid.UUID, *, caller: Caller,
         if device.status is DeviceStatus.REVOKED:
             raise Conflict(f"device {device_id} is already revoked", code="device.revoked")
         device.status, device.revoked_at = DeviceStatus.REVOKED, clock.now()
+        ended = licenses.end_for_device(tx, device_id, clock.now())
         tx.audit.record(AuditRecord(AuditTag.DEVICE_REVOKE, caller.actor, f"device:{device_id}",
-                                    details={"person": str(person_id)}))
+                                    details={"person": str(person_id),
+                                             "licenses": [str(i) for i in ended]}))
         tx.commit()
         return device

@@ -7,17 +7,19 @@ settings; tests check each implementation against its Protocol.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import BinaryIO, Protocol, Self, runtime_checkable
+from typing import Any, BinaryIO, Protocol, Self, runtime_checkable
 
 from yunzhang.domain.audit import AuditEvent, AuditRecord
 from yunzhang.domain.enterprises import Enterprise
 from yunzhang.domain.notifications import CodePurpose, OutboxMessage, SmsCode
 from yunzhang.domain.business_systems import BusinessSystem
 from yunzhang.domain.devices import Device
+from yunzhang.domain.licenses import License
+from yunzhang.domain.tokens import TokenKey, TokenPurpose
 from yunzhang.domain.handwriting import HandwritingData, SignatureImage
 from yunzhang.domain.webhooks import WebhookDelivery
 from yunzhang.domain.bindings import Binding
@@ -121,6 +123,29 @@ class DeviceKeys(Protocol):
 
     def verify(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
         """Whether ``signature`` (DER ECDSA) is the key's signature of ``message``."""
+        ...
+
+
+@runtime_checkable
+class JoseCodec(Protocol):
+    """JSON Web Signatures (RFC 7515 compact, ES256 per RFC 7518 §3.4) and keys (RFC 7517),
+    with the private half in the KeyStore: the codec only ever sees a signing function."""
+
+    def jwk(self, public_key: bytes) -> dict[str, str]:
+        """The public JWK of a DER SubjectPublicKeyInfo, with ``kid`` (its RFC 7638
+        thumbprint), ``use`` and ``alg``."""
+        ...
+
+    def encode(self, header: dict[str, object], claims: dict[str, object],
+               sign: Callable[[bytes], bytes]) -> str:
+        """The compact JWS; ``sign`` returns the DER ECDSA signature of SHA-256(input)."""
+        ...
+
+    def decode(self, token: str, public_keys: dict[str, bytes]) -> tuple[dict[str, Any],
+                                                                        dict[str, Any]]:
+        """Header and claims once the signature checks out with the key its ``kid`` names
+        (``public_keys``: kid -> DER); InvalidInput ``token.malformed`` or PermissionDenied
+        ``token.signature`` otherwise. Claims such as ``exp`` are the caller's to judge."""
         ...
 
 
@@ -595,11 +620,37 @@ class AuditLog(Protocol):
     def recent(self, *, limit: int, subject: str | None = None) -> list[AuditEvent]: ...
 
 
+class TokenKeyRepository(Protocol):
+    def add(self, key: TokenKey) -> None: ...
+
+    def of_purpose(self, purpose: TokenPurpose) -> list[TokenKey]:
+        """Newest first."""
+        ...
+
+
+class LicenseRepository(Protocol):
+    def add(self, license: License) -> None: ...
+
+    def get(self, license_id: uuid.UUID) -> License | None: ...
+
+    def of_person(self, person_id: uuid.UUID) -> list[License]:
+        """Newest first."""
+        ...
+
+    def active_of_device(self, device_id: uuid.UUID) -> list[License]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit()`` rolls everything back."""
 
     @property
     def persons(self) -> PersonRepository: ...
+
+    @property
+    def token_keys(self) -> TokenKeyRepository: ...
+
+    @property
+    def licenses(self) -> LicenseRepository: ...
 
     @property
     def enterprises(self) -> EnterpriseRepository: ...

@@ -14,7 +14,7 @@ from yunzhang.config import Settings
 from yunzhang.domain.audit import AuditTag
 from yunzhang.domain.scan_sessions import ScanAction, ScanSession, WalletStep
 from yunzhang.errors import Conflict, InvalidInput, PermissionDenied
-from yunzhang.services import bindings, signing_requests
+from yunzhang.services import bindings, licenses, signing_requests
 from yunzhang.services.audit import refusals_audited
 from yunzhang.services.context import Caller
 from yunzhang.services.ports import (
@@ -87,6 +87,8 @@ def confirm(cmd: Confirmation, *, caller: Caller, uow: UnitOfWorkFactory, clock:
     elif cmd.document_signatures:
         raise InvalidInput(f"a {session.action.value} session takes no document signatures",
                            code="scan.signatures")
+    if answer.license_id is not None and session.action is not ScanAction.LOGIN:
+        raise InvalidInput("only a login is confirmed with an e-license", code="scan.license")
     try:
         with uow(request_id=caller.request_id) as tx:
             session, device = verified(tx, WalletStep.CONFIRM, answer, device_keys=device_keys)
@@ -98,6 +100,12 @@ def confirm(cmd: Confirmation, *, caller: Caller, uow: UnitOfWorkFactory, clock:
                 binding = bindings.carry_out(tx, session, person_id, caller=caller, uow=uow,
                                              at=clock.now())
                 details = {"binding": str(binding.id), "binding_status": binding.status.value}
+            if answer.license_id is not None:
+                login = licenses.for_login(tx, answer.license_id, person_id=person_id,
+                                           device_id=device.id, at=clock.now())
+                session.license_id = login.id
+                details = {"license": str(login.id), "enterprise": login.uscc,
+                           "role": login.role.value}
             session.decide(device.id, True, clock.now())
             if work is not None:
                 view = signing_requests.record_step(tx, session, work, person_id, caller=caller,

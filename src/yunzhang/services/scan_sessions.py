@@ -18,6 +18,7 @@ from yunzhang.config import Settings
 from yunzhang.domain.audit import AuditRecord, AuditTag
 from yunzhang.domain.business_systems import BusinessSystem
 from yunzhang.domain.devices import Device, DeviceStatus
+from yunzhang.domain.licenses import LoginLicense
 from yunzhang.domain.scan_sessions import (
     MAX_LIFETIME,
     MAX_SUBJECT,
@@ -117,7 +118,8 @@ def describe(session_id: str, *, uow: UnitOfWorkFactory, clock: Clock) -> Wallet
 class WalletAnswer:
     session_id: str
     device_id: uuid.UUID
-    signature: bytes  # the device key's signature of session.signed_message(step)
+    signature: bytes  # the device key's signature of session.signed_message(step, license_id)
+    license_id: uuid.UUID | None = None  # confirming a login with this e-license
 
 
 def verified(tx: UnitOfWork, step: WalletStep, cmd: WalletAnswer, *,
@@ -130,7 +132,8 @@ def verified(tx: UnitOfWork, step: WalletStep, cmd: WalletAnswer, *,
     if device is None or device.status is not DeviceStatus.ACTIVE or person is None \
             or person.status != "active":
         raise PermissionDenied("this device is not enrolled, or was revoked", code="scan.device")
-    if not device_keys.verify(device.public_key, session.signed_message(step), cmd.signature):
+    if not device_keys.verify(device.public_key, session.signed_message(step, cmd.license_id),
+                              cmd.signature):
         raise PermissionDenied("the signature is not this device's signature of this step "
                                "of this session", code="scan.signature")
     return session, device
@@ -152,6 +155,7 @@ class ScanResult:
     decided_at: datetime | None
     expires_at: datetime
     outcome: str | None  # why a confirmed session was refused
+    license: LoginLicense | None = None  # a login confirmed with an e-license: who for
 
 
 def result(session_id: str, poll_token: str, *, uow: UnitOfWorkFactory, clock: Clock,
@@ -160,11 +164,24 @@ def result(session_id: str, poll_token: str, *, uow: UnitOfWorkFactory, clock: C
     (the QR code's id alone never yields a result)."""
     with uow() as tx:
         session = _get(tx, session_id)
-    if not keyring.same(keyring.secret_hash(_POLL, poll_token[:100]), session.poll_hash):
-        raise NotFound(_NOT_FOUND, code="scan.not_found")
-    state = session.state_at(clock.now())
-    return ScanResult(state, session.person_id if state is ScanState.CONFIRMED else None,
-                      session.decided_at, session.expires_at, session.outcome)
+        if not keyring.same(keyring.secret_hash(_POLL, poll_token[:100]), session.poll_hash):
+            raise NotFound(_NOT_FOUND, code="scan.not_found")
+        state = session.state_at(clock.now())
+        if state is not ScanState.CONFIRMED:
+            return ScanResult(state, None, session.decided_at, session.expires_at,
+                              session.outcome)
+        return ScanResult(state, session.person_id, session.decided_at, session.expires_at,
+                          session.outcome, login_license(tx, session))
+
+
+def login_license(tx: UnitOfWork, session: ScanSession) -> LoginLicense | None:
+    """The enterprise and role a confirmed login was made with (None: as a natural person)."""
+    held = tx.licenses.get(session.license_id) if session.license_id is not None else None
+    if held is None:
+        return None
+    enterprise = tx.enterprises.get(held.enterprise_id)
+    assert enterprise is not None  # a foreign key
+    return LoginLicense(held.id, enterprise.id, enterprise.uscc, enterprise.name, held.role)
 
 
 def _get(tx: UnitOfWork, session_id: str, *, lock: bool = False) -> ScanSession:

@@ -19,14 +19,65 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from yunzhang.adapters.jose import EcJose, b64url_decode
 from yunzhang.domain.devices import enrollment_message
+from yunzhang.domain.licenses import CREDENTIAL_TYPE as LICENSE_TYPE
+from yunzhang.errors import YunzhangError
 from yunzhang.domain.handwriting import binding_message
 from yunzhang.domain.scan_sessions import WalletStep, shown_digest, step_message
 from yunzhang.wallet.store import WalletError, WalletStore
 
-def signed_step(view: dict[str, Any], step: str) -> bytes:
-    """What the device key signs to take ``step`` on the session as shown."""
-    return step_message(WalletStep(step), view["id"], view["nonce"], shown_digest(view))
+def signed_step(view: dict[str, Any], step: str, license_id: str | None = None) -> bytes:
+    """What the device key signs to take ``step`` on the session as shown (a login confirmed
+    with an e-license names it)."""
+    return step_message(WalletStep(step), view["id"], view["nonce"], shown_digest(view),
+                        license_id)
+
+
+def _jwk_der(jwk: dict[str, Any]) -> bytes:
+    """The DER SubjectPublicKeyInfo of a public EC P-256 JWK (RFC 7518 §6.2.1)."""
+    if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
+        raise WalletError("the platform published a key that is not EC P-256",
+                          code="wallet.license")
+    x, y = (int.from_bytes(b64url_decode(str(jwk[k])), "big") for k in ("x", "y"))
+    return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+@dataclass(frozen=True)
+class HeldLicense:
+    """An e-license (电子营业执照) in the wallet, as the platform signed it."""
+
+    credential: str
+    claims: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.claims["jti"])
+
+    @property
+    def uscc(self) -> str:
+        return str(self.claims["enterprise"]["uscc"])
+
+    def window(self) -> tuple[datetime, datetime]:
+        return (datetime.fromtimestamp(int(self.claims["nbf"]), UTC),
+                datetime.fromtimestamp(int(self.claims["exp"]), UTC))
+
+    def problem(self, at: datetime) -> str:
+        """Why it cannot be used at ``at`` ("" when it can)."""
+        start, end = self.window()
+        if at < start:
+            return f"not yet valid: from {start:%Y-%m-%d %H:%M} UTC"
+        if at >= end:
+            return f"expired {end:%Y-%m-%d %H:%M} UTC"
+        return ""
+
+    def holding(self, at: datetime) -> Holding:
+        why = self.problem(at)
+        start, end = self.window()
+        return Holding("license", f"{self.claims['enterprise']['name']} ({self.uscc})",
+                       f"{self.claims['role']}  {start:%Y-%m-%d} .. {end:%Y-%m-%d}",
+                       "grey" if why else "red", why)
 
 
 @dataclass(frozen=True)
@@ -53,7 +104,7 @@ class ScanRequest:
 
 @dataclass(frozen=True)
 class Holding:
-    kind: str  # license, grant, seal
+    kind: str  # license, role, grant, seal
     enterprise: str
     what: str
     colour: str  # red: usable now; grey: not now
@@ -133,26 +184,99 @@ class WalletClient:
         return [base64.b64decode(t) for t in answer.get("to_sign", [])]
 
     def confirm(self, request: ScanRequest, *, license_password: str,
-                to_sign: list[bytes] | None = None) -> str:
+                to_sign: list[bytes] | None = None, license: str | None = None,
+                now: datetime | None = None) -> str:
         """Confirm; a signature step's documents are signed here, with the person-signing key
-        (the platform only ever sees the signatures)."""
+        (the platform only ever sees the signatures). A login is confirmed with the e-license
+        held for the enterprise ``license`` (a USCC), or as a natural person without one."""
         signatures = None
         if to_sign:
             key = self.store.unlock_signing(license_password)
             signatures = [key.sign(data, ec.ECDSA(hashes.SHA256())) for data in to_sign]
-        return self.answer(request, "confirm", license_password=license_password,
-                           document_signatures=signatures)
+        held = self.license_for(license, now=now) if license is not None else None
+        return str(self._answer(request, "confirm", license_password=license_password,
+                                document_signatures=signatures,
+                                license_id=held.id if held else None)["state"])
+
+    def license_for(self, uscc: str, *, now: datetime | None = None) -> HeldLicense:
+        """The license held for ``uscc``, if it may be used now (seed 002 §2.3: one whose
+        window has not begun is held, not used)."""
+        found = [h for h in self.held_licenses() if h.uscc == uscc.strip().upper()]
+        if not found:
+            raise WalletError(f"this wallet holds no license of {uscc[:18]}; run `yunzhang "
+                              f"wallet license {uscc[:18]}`", code="wallet.no_license")
+        problem = found[0].problem(now or datetime.now(UTC))
+        if problem:
+            raise WalletError(f"the license of {uscc[:18]} cannot be used: {problem}",
+                              code="wallet.license_unusable")
+        return found[0]
+
+    def held_licenses(self) -> list[HeldLicense]:
+        return [HeldLicense(str(h["credential"]), dict(h["claims"]))
+                for h in self.store.licenses()]
+
+    def download_license(self, uscc: str, *, phone: str, password: str) -> HeldLicense:
+        """Download the enterprise's e-license bound to this wallet's device key, check the
+        platform's signature and the binding, and keep it."""
+        device_id = self.store.device_id()
+        if device_id is None:
+            raise WalletError("this wallet is not enrolled; run `yunzhang wallet enroll`",
+                              code="wallet.not_enrolled")
+        login = self._ok(self.http.post("/api/v1/sessions",
+                                        json={"phone": phone, "password": password}))
+        issued = self._ok(self.http.post(
+            "/api/v1/me/licenses", headers={"X-CSRF-Token": login["csrf_token"]},
+            json={"uscc": uscc, "device_id": device_id}))
+        keys = self._ok(self.http.get("/api/v1/licenses/jwks"))
+        jose = EcJose()
+        try:
+            header, claims = jose.decode(str(issued["credential"]),
+                                         {str(k["kid"]): _jwk_der(k) for k in keys["keys"]})
+        except YunzhangError as exc:
+            raise WalletError(f"the license does not verify: {exc.detail}",
+                              code="wallet.license") from None
+        if header.get("typ") != LICENSE_TYPE or claims.get("jti") != str(issued["id"]) \
+                or claims.get("cnf", {}).get("jkt") != jose.jwk(self.store.public_key())["kid"]:
+            raise WalletError("the license is not one bound to this wallet's key",
+                              code="wallet.license")
+        self.store.keep_license(str(issued["credential"]), claims)
+        return HeldLicense(str(issued["credential"]), claims)
+
+    def register(self, *, phone: str, password: str, sms_code: str) -> str:
+        """Register the account (the code came by SMS: ask with ``request_code``)."""
+        person = self._ok(self.http.post("/api/v1/persons", json={
+            "phone": phone, "password": password, "sms_code": sms_code}))
+        return str(person["id"])
+
+    def request_code(self, phone: str) -> None:
+        self._ok(self.http.post("/api/v1/sms-codes", json={"phone": phone}))
+
+    def verify_person(self, *, phone: str, password: str, name: str, id_number: str,
+                      face_image: bytes) -> str:
+        """实名认证 then 实人认证 (name and resident ID number, then a live face); the level."""
+        login = self._ok(self.http.post("/api/v1/sessions",
+                                        json={"phone": phone, "password": password}))
+        headers = {"X-CSRF-Token": login["csrf_token"]}
+        self._ok(self.http.post("/api/v1/me/identity", headers=headers,
+                                json={"name": name, "id_number": id_number}))
+        done = self._ok(self.http.post("/api/v1/me/liveness", headers=headers, json={
+            "id_number": id_number, "face_image": base64.b64encode(face_image).decode()}))
+        return str(done["verification_level"])
 
     def _answer(self, request: ScanRequest, step: str, *, license_password: str,
-                document_signatures: list[bytes] | None = None) -> dict[str, Any]:
+                document_signatures: list[bytes] | None = None,
+                license_id: str | None = None) -> dict[str, Any]:
         device_id = self.store.device_id()
         if device_id is None:
             raise WalletError("this wallet is not enrolled; run `yunzhang wallet enroll`",
                               code="wallet.not_enrolled")
         key = self.store.unlock(license_password)
-        signature = key.sign(signed_step(request.view, step), ec.ECDSA(hashes.SHA256()))
+        signature = key.sign(signed_step(request.view, step, license_id),
+                             ec.ECDSA(hashes.SHA256()))
         body: dict[str, Any] = {"device_id": device_id,
                                 "signature": base64.b64encode(signature).decode()}
+        if license_id is not None:
+            body["license_id"] = license_id
         if document_signatures:
             body["document_signatures"] = [base64.b64encode(s).decode()
                                            for s in document_signatures]
@@ -180,16 +304,16 @@ class WalletClient:
 
     def holdings(self, *, phone: str, password: str,
                  now: datetime | None = None) -> list[Holding]:
-        """What the person holds, as the wallet lists it (seeds 001/002): roles in enterprises
-        (执照), their own grants (授权) and the enterprises' seals (印章), each red (usable now)
-        or grey (not now, and why)."""
+        """What the person holds, as the wallet lists it (seeds 001/002): the e-licenses in this
+        wallet (执照), roles in enterprises, their own grants (授权) and the enterprises' seals
+        (印章), each red (usable now) or grey (not now, and why)."""
         at = now or datetime.now(UTC)
         self._ok(self.http.post("/api/v1/sessions", json={"phone": phone, "password": password}))
         me = self._ok(self.http.get("/api/v1/me"))
-        found: list[Holding] = []
+        found = [held.holding(at) for held in self.held_licenses()]
         for m in self._list(self.http.get("/api/v1/me/memberships")):
             place = f"{m['enterprise_name']} ({m['uscc']})"
-            found.append(Holding("license", place, str(m["role"] or "linked"),
+            found.append(Holding("role", place, str(m["role"] or "linked"),
                                  "red" if m["role"] else "grey", "" if m["role"] else "no role"))
             listing = self._ok(self.http.get(f"/api/v1/enterprises/{m['uscc']}/grants"))
             for g in [*listing["grants"], *listing["seal_grants"]]:

@@ -124,6 +124,20 @@ class WalletStore:
         state["certificate"] = _b64(der)
         self._write(state)
 
+    def licenses(self) -> list[dict[str, Any]]:
+        """The e-licenses held, each ``{"credential": JWS, "claims": {...}}`` (checked against
+        the platform's keys when downloaded)."""
+        return list(self._read().get("licenses", []))
+
+    def keep_license(self, credential: str, claims: dict[str, Any]) -> None:
+        """Keep a downloaded license; it replaces the one held for the same enterprise."""
+        state = self._read()
+        uscc = claims["enterprise"]["uscc"]
+        state["licenses"] = [*(held for held in state.get("licenses", [])
+                               if held["claims"]["enterprise"]["uscc"] != uscc),
+                             {"credential": credential, "claims": claims}]
+        self._write(state)
+
     def _unlock(self, license_password: str, section: str | None,
                 now: datetime | None) -> ec.EllipticCurvePrivateKey:
         at = now or datetime.now(UTC)

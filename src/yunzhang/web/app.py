@@ -23,6 +23,7 @@ from yunzhang.web.api import (
     enterprises,
     grants,
     health,
+    licenses,
     persons,
     pki,
     roles,
@@ -82,10 +83,7 @@ def create_app(
     app.include_router(admin_pki.router)
     app.include_router(business_systems.router)
     app.include_router(signing_requests.router)
-    if settings.demo_sites:  # the demo business systems under /demo/ (development only)
-        from yunzhang.web.demo import demo_sites_router
-
-        app.include_router(demo_sites_router(settings))
+    app.include_router(licenses.router)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -99,6 +97,10 @@ def create_app(
                              for path in (*verify.VERIFY_PATHS, *stamps.STAMP_PATHS)}},
         registry=registry,
     )
+    if settings.demo_sites:  # the demo business systems under /demo/ (development only)
+        from yunzhang.web.demo import demo_sites_router
+
+        app.include_router(demo_sites_router(settings))
     return app
 
 

@@ -45,6 +45,8 @@ from yunzhang.domain.signing_requests import (
     StepState,
 )
 from yunzhang.domain.devices import Device, DeviceStatus
+from yunzhang.domain.licenses import License, LicenseStatus
+from yunzhang.domain.tokens import TokenKey, TokenPurpose
 from yunzhang.domain.scan_sessions import ScanAction, ScanSession, ScanState
 from yunzhang.domain.grants import AutoStampGrant, Grant, GrantKind, GrantStatus, SealGrant
 from yunzhang.domain.stamping import PadesProfile, StampRecord
@@ -464,7 +466,39 @@ scan_sessions = Table(
     Column("request_step_id", Uuid),
     Column("binding_id", Uuid),
     Column("outcome", String(500)),
+    Column("license_id", Uuid),
     Index("ix_scan_sessions_expires_at", "expires_at"),
+)
+
+token_keys = Table(
+    "token_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("purpose", EnumText(TokenPurpose, 16), nullable=False),
+    Column("key_id", String(200), nullable=False),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("retired_at", UtcDateTime()),
+    Column("published_until", UtcDateTime()),
+    Index("ix_token_keys_purpose", "purpose", "created_at"),
+)
+
+licenses = Table(
+    "licenses",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("person_id", Uuid, ForeignKey("persons.id"), nullable=False),
+    Column("enterprise_id", Uuid, ForeignKey("enterprises.id"), nullable=False),
+    Column("membership_id", ID, ForeignKey("memberships.id"), nullable=False),
+    Column("role", EnumText(Role, 16), nullable=False),
+    Column("device_id", Uuid, ForeignKey("devices.id"), nullable=False),
+    Column("issued_at", UtcDateTime(), nullable=False),
+    Column("not_before", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("status", EnumText(LicenseStatus, 16), nullable=False),
+    Column("ended_at", UtcDateTime()),
+    Index("ix_licenses_person", "person_id", "enterprise_id"),
+    Index("ix_licenses_device", "device_id"),
 )
 
 signing_requests = Table(
@@ -591,6 +625,8 @@ def map_domain() -> None:
     mapper_registry.map_imperatively(StampRecord, stamps)
     mapper_registry.map_imperatively(Device, devices)
     mapper_registry.map_imperatively(ScanSession, scan_sessions)
+    mapper_registry.map_imperatively(TokenKey, token_keys)
+    mapper_registry.map_imperatively(License, licenses)
     mapper_registry.map_imperatively(SigningRequest, signing_requests)
     mapper_registry.map_imperatively(RequestStep, request_steps)
     mapper_registry.map_imperatively(RequestDocument, request_documents)

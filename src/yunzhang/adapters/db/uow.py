@@ -19,6 +19,7 @@ from yunzhang.adapters.db.business_systems import (
 )
 from yunzhang.adapters.db.pki import SqlAuthorities, SqlCertificates
 from yunzhang.adapters.db.scan_sessions import SqlDevices, SqlScanSessions
+from yunzhang.adapters.db.licenses import SqlLicenses, SqlTokenKeys
 from yunzhang.adapters.db.signing_requests import (
     SqlBindings,
     SqlSignatureImages,
@@ -89,6 +90,8 @@ class SqlUnitOfWork:
         self.stamps = SqlStamps(self.session)
         self.devices = SqlDevices(self.session)
         self.scan_sessions = SqlScanSessions(self.session)
+        self.token_keys = SqlTokenKeys(self.session)
+        self.licenses = SqlLicenses(self.session)
         self.signing_requests = SqlSigningRequests(self.session)
         self.signature_images = SqlSignatureImages(self.session)
         self.bindings = SqlBindings(self.session)

@@ -18,6 +18,7 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from yunzhang.domain.devices import DeviceStatus
+from yunzhang.domain.roles import Role
 from yunzhang.domain.scan_sessions import ScanAction, ScanDocument, ScanState
 from yunzhang.errors import InvalidInput, NotFound
 from yunzhang.services import devices, scan_answers, scan_sessions
@@ -86,6 +87,9 @@ class AnswerRequest(Strict):
     document_signatures: Annotated[list[Annotated[str, Field(max_length=1400)]], Field(
         max_length=20, description="confirming a signature step: per document, the base64 "
                                    "signature of `to_sign` by the person-signing key")] = []
+    license_id: uuid.UUID | None = Field(default=None, description=(
+        "confirming a login: the e-license (电子营业执照) to log in with; the signature then "
+        "covers it (docs/scan-sessions.md)"))
 
 
 class StatePublic(Public):
@@ -96,12 +100,20 @@ class StatePublic(Public):
         "wallet signs with the person-signing key"))
 
 
+class EnterpriseRef(Public):
+    uscc: str
+    name: str
+
+
 class ResultPublic(Public):
     state: ScanState
     person_id: uuid.UUID | None
     decided_at: datetime | None
     expires_at: datetime
     outcome: str | None = Field(description="refused: why the platform could not do it")
+    enterprise: EnterpriseRef | None = Field(default=None, description=(
+        "a login confirmed with an e-license: the enterprise logged in for"))
+    role: Role | None = Field(default=None, description="the role held there")
 
 
 class EnrollRequest(Strict):
@@ -162,7 +174,7 @@ def answer(session_id: str, step: str, body: AnswerRequest, caller: AnonymousCal
         raise NotFound(f"no step {step[:20]!r}; the steps are scan, confirm and deny",
                        code="scan.step")
     signature = b64decode(body.signature, "signature", "scan.signature_encoding")
-    wallet = scan_sessions.WalletAnswer(session_id, body.device_id, signature)
+    wallet = scan_sessions.WalletAnswer(session_id, body.device_id, signature, body.license_id)
     if step == "scan":
         scanned = scan_answers.scan(wallet, caller=caller, uow=c.uow, clock=c.clock,
                                     device_keys=c.device_keys, stamper=c.pdf)
@@ -200,9 +212,13 @@ async def result(session_id: str, request: Request, c: ContainerDep,
         await asyncio.sleep(1)
         current = await run_in_threadpool(scan_sessions.result, session_id, token, uow=c.uow,
                                           clock=c.clock, keyring=c.keyring)
+    held = current.license
     return ResultPublic(state=current.state, person_id=current.person_id,
                         decided_at=current.decided_at, expires_at=current.expires_at,
-                        outcome=current.outcome)
+                        outcome=current.outcome,
+                        enterprise=held and EnterpriseRef(uscc=held.uscc,
+                                                          name=held.enterprise_name),
+                        role=held and held.role)
 
 
 _LANDING = """<!doctype html><html lang="zh-CN"><meta charset="utf-8">
