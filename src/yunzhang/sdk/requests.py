@@ -79,7 +79,7 @@ class Document:
 @dataclass(frozen=True)
 class StepStatus:
     position: int
-    kind: str  # seal, sign
+    kind: str  # stamp (a seal), sign (a person)
     label: str
     state: str  # waiting, open, done, declined, ... as the platform says
     done_at: datetime | None
