@@ -1,0 +1,227 @@
+"""The demo business systems (/demo/bidding/, /demo/social-insurance/) on a running server, used
+as a person would with a browser (an httpx client keeping cookies) and the reference wallet:
+ask for a stamp on the sample PDF, scan the QR code the page shows, follow the progress,
+receive the platform's webhook (verified by the site with the SDK), download the stamped PDF.
+Bad input gets a clear refusal and leaves nothing behind: a callback whose state is not the
+login's, an error from the provider, a forged cookie, a webhook with a changed body or signed
+with another secret, someone else's request."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from tests.conftest import FAST_HASHER
+from tests.e2e.test_pki_live import OPERATOR, free_port
+from tests.e2e.test_requests_live import LEGAL_REP, wallet
+from tests.e2e.test_stamping import signatures_valid
+from tests.e2e.test_wallet import LICENSE
+from yunzhang.adapters.db import migrate
+from yunzhang.adapters.db.engine import make_engine
+from yunzhang.adapters.ratelimit import MemoryRateLimiter
+from yunzhang.bootstrap import Container, build_container
+from yunzhang.config import load_settings
+from yunzhang.demo_sites.sessions import CookieSessions
+from yunzhang.sdk import sign_webhook
+from yunzhang.services.demo import DEMO_SYSTEMS, DEMO_USCC, seed_demo
+from yunzhang.web.app import create_app
+from yunzhang.web.demo import cookie_key
+
+SCAN_COMMAND = re.compile(r"yunzhang wallet scan '(http[^']+)' --yes")
+
+
+@pytest.fixture
+def demo_server(blank_database_url: str, tmp_path: Path) -> Iterator[Container]:
+    """`yunzhang demo` in a test: the demo data, the demo sites on, webhooks delivered by the
+    server's own background loop."""
+    engine = make_engine(blank_database_url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    port = free_port()
+    settings = load_settings(env="development", data_dir=tmp_path / "var",
+                             database_url=blank_database_url,
+                             public_url=f"http://127.0.0.1:{port}", demo_sites=True,
+                             outbox_poll_seconds=0.3)
+    c = build_container(settings, passwords=FAST_HASHER, limiter=MemoryRateLimiter())
+    seed_demo(caller=OPERATOR, uow=c.uow, keyring=c.keyring, passwords=c.passwords,
+              clock=c.clock, settings=c.settings, scopes=c.scopes, keys=c.keys, factory=c.x509,
+              artist=c.artist)
+    app = create_app(settings, container=c, deliver_outbox=True)
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if uv.started:
+            break
+        time.sleep(0.05)
+    assert uv.started, "the server did not start"
+    yield c
+    uv.should_exit = True
+    thread.join(timeout=10)
+    c.engine.dispose()
+
+
+def sessions(c: Container, slug: str) -> CookieSessions:
+    return CookieSessions(cookie_key(c.settings, slug), name=f"demo_{slug.replace('-', '_')}",
+                          path=f"/demo/{slug}/", secure=False)
+
+
+def browser(c: Container) -> httpx.Client:
+    return httpx.Client(base_url=c.settings.public_url, timeout=60, follow_redirects=False)
+
+
+def logged_in(c: Container, slug: str, **user: Any) -> httpx.Client:
+    """A browser holding the site's session as its callback leaves it after a login."""
+    made = browser(c)
+    made.cookies.set(f"demo_{slug.replace('-', '_')}", sessions(c, slug).encode({"user": {
+        "sub": "p-1", "name": "张云章", "phone": LEGAL_REP, "role": "legal_rep",
+        "enterprise": {"uscc": DEMO_USCC, "name": "上海云章示范科技有限公司"},
+        "grants": [{"scope": "*", "starts_at": None, "ends_at": None}], "id_token": "x",
+        **user}}), path=f"/demo/{slug}/")
+    return made
+
+
+def follow(page: httpx.Client, url: str, until: Any, seconds: float = 20) -> dict[str, Any]:
+    """Poll the page's progress endpoint as its script does, until ``until(progress)``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        progress: dict[str, Any] = page.get(url).json()
+        if until(progress) or time.monotonic() > deadline:
+            return progress
+        time.sleep(0.3)
+
+
+@pytest.mark.parametrize("slug", ["bidding", "social-insurance"])
+def test_ask_for_a_stamp_scan_it_and_download_the_stamped_pdf(
+        demo_server: Container, tmp_path: Path, slug: str) -> None:
+    c = demo_server
+    page = logged_in(c, slug)
+    home = f"/demo/{slug}/"
+    index = browser(c).get("/demo/")
+    assert index.status_code == 200 and "/demo/bidding/" in index.text and \
+        "/demo/social-insurance/" in index.text
+    assert "张云章" in page.get(home).text
+    me = page.get(f"{home}me").text
+    assert DEMO_USCC in me and "法定代表人" in me and "全业务" in me
+    form = page.get(f"{home}stamp")
+    assert form.status_code == 200 and 'name="seal_type"' in form.text
+    sample = page.get(f"{home}document.pdf")
+    assert sample.headers["content-type"] == "application/pdf"
+    asked = page.post(f"{home}stamp", data={"seal_type": "contract"})
+    assert asked.status_code == 303, asked.text
+    request_page = asked.headers["location"]
+    shown = page.get(request_page)
+    assert shown.status_code == 200 and "<svg" in shown.text  # the QR code
+    url = SCAN_COMMAND.search(shown.text)
+    assert url, shown.text
+    binding = re.search(r'class="code">(\d\d)<', shown.text)
+    assert binding
+
+    legal = wallet(c.settings.public_url, tmp_path / "legal", LEGAL_REP)
+    request = legal.read(url.group(1))
+    assert request.view["binding_code"] == binding.group(1)  # what the page shows
+    assert request.view["documents"][0]["name"] in ("投标函.pdf", "社保申报表.pdf")
+    legal.scan(request, license_password=LICENSE)
+    progress_url = f"{request_page}/progress"
+    assert follow(page, progress_url, lambda p: p["scan"] == "scanned")["scan"] == "scanned"
+    assert legal.confirm(request, license_password=LICENSE) == "confirmed"
+    done = follow(page, progress_url, lambda p: p["completed"] and p["events"])
+    assert done["completed"] and done["progress"] == "1/1"
+    # The platform's webhook reached the site's receiver and passed the SDK's check.
+    assert [e["type"] for e in done["events"]] == ["signing_request.completed"]
+
+    pdf = page.get(f"{request_page}/download")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(sample.content)
+    path = tmp_path / "stamped.pdf"
+    path.write_bytes(pdf.content)
+    assert "合同专用章" in signatures_valid(path, 1)
+
+    # Someone else's browser sees none of it.
+    stranger = logged_in(c, slug, name="别人")
+    assert stranger.get(request_page).status_code == 404
+    assert stranger.get(progress_url).status_code == 404
+    assert stranger.get(f"{request_page}/download").status_code == 404
+
+
+def test_a_seal_not_yet_claimed_is_refused_and_said_so(demo_server: Container) -> None:
+    """The official seal is approved but not claimed (grey): the platform refuses the request
+    and the page says why; no request is kept."""
+    c = demo_server
+    page = logged_in(c, "bidding")
+    refused = page.post("/demo/bidding/stamp", data={"seal_type": "official"})
+    assert refused.status_code == 422, refused.text
+    assert "the platform refused" in refused.text and "[seal." in refused.text
+    assert "my requests" not in page.get("/demo/bidding/stamp").text
+
+
+def test_asking_for_a_stamp_needs_an_enterprise_login(demo_server: Container) -> None:
+    c = demo_server
+    anonymous = browser(c)
+    assert anonymous.get("/demo/bidding/stamp").headers["location"] == "/demo/bidding/login"
+    assert anonymous.post("/demo/bidding/stamp", data={"seal_type": "contract"}) \
+        .headers["location"] == "/demo/bidding/login"
+    person = logged_in(c, "bidding", enterprise=None, role=None, grants=[])
+    refused = person.get("/demo/bidding/stamp")
+    assert refused.status_code == 403 and "e-license" in refused.text
+    odd = logged_in(c, "bidding").post("/demo/bidding/stamp", data={"seal_type": "finance"})
+    assert odd.status_code == 422 and "demo.seal_type" in odd.text
+    # A cookie signed with another key (or altered) is no session at all.
+    forged = browser(c)
+    forged.cookies.set("demo_bidding", CookieSessions(b"k" * 32, name="demo_bidding",
+                                                      path="/demo/bidding/", secure=False)
+                       .encode({"user": {"name": "mallory", "enterprise": {"uscc": DEMO_USCC,
+                                                                           "name": "x"}}}),
+                       path="/demo/bidding/")
+    assert forged.get("/demo/bidding/me").headers["location"] == "/demo/bidding/login"
+
+
+def test_the_callback_refuses_a_foreign_state_and_the_providers_error(
+        demo_server: Container) -> None:
+    c = demo_server
+    pending = {"login": {"state": "the-state-sent", "nonce": "n", "verifier": "v" * 43}}
+    for query, code in (("state=another&code=abc", "oidc.state"),
+                        ("code=abc", "oidc.state"),
+                        ("state=the-state-sent&error=access_denied&error_description=no",
+                         "oidc.access_denied")):
+        page = browser(c)
+        page.cookies.set("demo_bidding", sessions(c, "bidding").encode(pending),
+                         path="/demo/bidding/")
+        answer = page.get(f"/demo/bidding/callback?{query}")
+        assert answer.status_code == 400 and code in answer.text, answer.text
+        # No one is logged in, and the pending login is used up: a replay is refused too.
+        assert page.get("/demo/bidding/me").headers["location"] == "/demo/bidding/login"
+        again = page.get(f"/demo/bidding/callback?{query}")
+        assert again.status_code == 400 and "no login was started" in again.text
+    assert browser(c).get("/demo/bidding/callback?state=x&code=y").status_code == 400
+
+
+def test_the_webhook_receiver_believes_only_the_platforms_signature(
+        demo_server: Container) -> None:
+    c = demo_server
+    secret = DEMO_SYSTEMS[0].webhook_secret
+    body = (b'{"id":"msg_1","type":"signing_request.completed","timestamp":'
+            b'"2026-11-22T08:00:00+00:00","data":{"id":"r-1","status":"completed"}}')
+    now = int(time.time())
+
+    def post(data: bytes, *, stamp: int = now, key: str = secret) -> httpx.Response:
+        return browser(c).post("/demo/bidding/webhooks", content=data, headers={
+            "webhook-id": "msg_1", "webhook-timestamp": str(stamp),
+            "webhook-signature": sign_webhook(key, "msg_1", stamp, body)})
+
+    for answer, code in ((post(body.replace(b"completed", b"declined")), "webhook.signature"),
+                         (post(body, key=DEMO_SYSTEMS[1].webhook_secret), "webhook.signature"),
+                         (post(body, stamp=now - 600), "webhook.stale"),
+                         (browser(c).post("/demo/bidding/webhooks", content=body),
+                          "webhook.headers")):
+        assert answer.status_code == 401 and answer.json()["code"] == code
+    assert post(body).status_code == 204
+    assert post(body).status_code == 204  # a redelivery is acknowledged, and counted once
