@@ -153,7 +153,7 @@ def build_container(
         keys=keys,
         x509=X509Factory(keys),
         tsp=encoder,
-        pdf=PyHankoStamper(keys, time_stamp),
+        pdf=PyHankoStamper(keys, time_stamp, clock),
         verifier=PyHankoVerifier(),
         device_keys=EcdsaDeviceKeys(),
         jose=EcJose(),

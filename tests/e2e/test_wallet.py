@@ -37,7 +37,7 @@ def system(client: TestClient) -> dict[str, str]:
 @pytest.fixture
 def enrolled(client: TestClient, cast: Cast, tmp_path: Path) -> WalletClient:
     store = WalletStore(tmp_path / "wallet", kdf=FAST)
-    store.create("http://testserver", LICENSE)
+    store.create(client.app.state.container.settings.public_url, LICENSE)
     # The wallet has its own connection (and cookie jar), as a phone would.
     wallet = WalletClient(store, TestClient(client.app, base_url="http://testserver"))
     device = wallet.enroll(phone=cast.company.legal_rep.phone, password=PASSWORD,
@@ -78,7 +78,7 @@ def test_a_wrong_license_password_answers_nothing(client: TestClient, system: di
 
 
 def test_a_digest_that_does_not_match_what_is_shown_is_not_answered(tmp_path: Path) -> None:
-    shown = {"id": "abc", "business_system": "x", "business_system_name": "X", "action": "login",
+    shown = {"id": "a" * 32, "business_system": "x", "business_system_name": "X", "action": "login",
              "subject": None, "documents": [], "scope": None, "binding_code": None, "nonce": "n",
              "requester_ip": None, "requester_agent": None, "created_at": "2026-11-22T08:00:00Z",
              "expires_at": "2026-11-22T08:02:00Z", "state": "pending", "digest": "0" * 64}
@@ -87,8 +87,28 @@ def test_a_digest_that_does_not_match_what_is_shown_is_not_answered(tmp_path: Pa
     store = WalletStore(tmp_path / "w", kdf=FAST)
     store.create("http://platform.test", LICENSE)
     with pytest.raises(WalletError) as refused:
-        WalletClient(store, lying).read("http://platform.test/s/abc")
+        WalletClient(store, lying).read("http://platform.test/s/" + "a" * 32)
     assert refused.value.code == "wallet.digest"
+
+
+def test_a_tampered_qr_url_is_not_opened(client: TestClient, system: dict[str, str],
+                                         enrolled: WalletClient) -> None:
+    opened = open_session(client, system)
+    url, session_id = opened["url"], opened["id"]
+    base = url.rsplit("/s/", 1)[0]
+    for foreign in (url.replace("127.0.0.1", "127.0.0.2"), url.replace("http://", "https://"),
+                    f"{base}/x/s/{session_id}", f"{url}?next=http://evil.example", f"{url}#x",
+                    f"{base}/s/{session_id}/confirm", "javascript:alert(1)", f"{base}/s/short"):
+        with pytest.raises(WalletError) as refused:
+            enrolled.read(foreign)
+        assert refused.value.code == "wallet.foreign_url", foreign
+    altered = session_id[:-1] + ("A" if session_id[-1] != "A" else "B")
+    with pytest.raises(WalletError) as unknown:
+        enrolled.read(f"{base}/s/{altered}")
+    assert unknown.value.code == "scan.not_found"
+    assert enrolled.read(url).view["state"] == "pending"  # the real one still opens
+    assert enrolled.read(session_id).view["id"] == session_id  # as does a bare id
+    assert result(client, opened).json()["state"] == "pending"  # nothing was answered
 
 
 def wallet_cli(directory: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -123,7 +143,23 @@ def test_the_wallet_commands_against_a_running_server(server: Container,  # noqa
     assert answered.stdout.strip().endswith("confirmed")
     seen = http.get(f"/api/v1/scan-sessions/{opened['id']}/result",
                     headers={"X-Poll-Token": opened["poll_token"]}).json()
-    assert seen["state"] == "confirmed" and seen["person_id"]
+    assert seen["state"] == "confirmed" and seen["person_id"] and seen["enterprise"] is None
+    # With the enterprise's e-license in the wallet, the login is for the enterprise.
+    took = wallet_cli(directory, "license", demo.uscc, "--phone", demo.people[0].phone, **secrets)
+    assert took.returncode == 0 and "legal_rep" in took.stdout, took.stderr
+    listed = wallet_cli(directory, "list", "--phone", demo.people[0].phone, **secrets)
+    assert listed.stdout.splitlines()[0].startswith("license  red"), listed.stdout
+    third = http.post("/api/v1/scan-sessions", json={"action": "login"}).json()
+    answered = wallet_cli(directory, "scan", third["url"], "--yes", **secrets)
+    assert answered.returncode == 0 and f"({demo.uscc}), legal_rep" in answered.stdout, \
+        answered.stderr
+    seen = http.get(f"/api/v1/scan-sessions/{third['id']}/result",
+                    headers={"X-Poll-Token": third["poll_token"]}).json()
+    assert (seen["enterprise"]["uscc"], seen["role"]) == (demo.uscc, "legal_rep")
+    foreign = wallet_cli(directory, "license", "91350100M000100Y43", "--phone",
+                         demo.people[0].phone, **secrets)
+    assert foreign.returncode != 0 and foreign.stderr.strip().endswith("[enterprise.not_found]")
+    assert "Traceback" not in foreign.stderr
     # A wrong license password: one line, its code, and the session left as it was.
     second = http.post("/api/v1/scan-sessions", json={"action": "login"}).json()
     wrong = wallet_cli(directory, "scan", second["url"], "--deny",
@@ -143,7 +179,7 @@ def test_the_wallet_lists_roles_grants_and_seals_red_or_grey(
             starts_at=(now + timedelta(days=2)).isoformat(),
             ends_at=(now + timedelta(days=3)).isoformat())
     store = WalletStore(tmp_path / "w", kdf=FAST)
-    store.create("http://testserver", LICENSE)
+    store.create(client.app.state.container.settings.public_url, LICENSE)
     wallet = WalletClient(store, TestClient(client.app, base_url="http://testserver"))
     held = wallet.holdings(phone=agent.phone, password=PASSWORD, now=now)
     lines = [h.line() for h in held]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import uuid
 from datetime import UTC, datetime
 from dataclasses import dataclass
@@ -26,6 +27,10 @@ from yunzhang.errors import YunzhangError
 from yunzhang.domain.handwriting import binding_message
 from yunzhang.domain.scan_sessions import WalletStep, shown_digest, step_message
 from yunzhang.wallet.store import WalletError, WalletStore
+
+_SESSION_ID = re.compile(r"(?P<id>[A-Za-z0-9_-]{22,64})")
+_QR_PATH = re.compile(r"/s/(?P<id>[A-Za-z0-9_-]{22,64})")
+
 
 def signed_step(view: dict[str, Any], step: str, license_id: str | None = None) -> bytes:
     """What the device key signs to take ``step`` on the session as shown (a login confirmed
@@ -160,9 +165,10 @@ class WalletClient:
         return str(issued["serial"])
 
     def read(self, url_or_id: str) -> ScanRequest:
-        """The session a QR code's URL (…/s/<id>) names, after checking its digest."""
-        session_id = urlsplit(url_or_id).path.rstrip("/").rsplit("/", 1)[-1] or url_or_id
-        view = self._ok(self.http.get(f"/api/v1/scan-sessions/{session_id}"))
+        """The session a QR code's URL (<platform>/s/<id>) names, after checking its digest.
+        A URL of another origin or shape is not opened: a copied or altered QR code must not
+        make the wallet talk about someone else's session (QRLJacking)."""
+        view = self._ok(self.http.get(f"/api/v1/scan-sessions/{self._session_id(url_or_id)}"))
         try:
             matches = shown_digest(view) == view["digest"]
         except (KeyError, TypeError):
@@ -171,6 +177,22 @@ class WalletClient:
             raise WalletError("the platform's digest is not the one of what is shown; not "
                               "answering", code="wallet.digest")
         return ScanRequest(view)
+
+    def _session_id(self, url_or_id: str) -> str:
+        text = url_or_id.strip()
+        if "://" not in text:
+            found = _SESSION_ID.fullmatch(text)
+        else:
+            url, own = urlsplit(text), urlsplit(self.store.server())
+            same_origin = (url.scheme, url.netloc.lower()) == (own.scheme, own.netloc.lower())
+            prefix = own.path.rstrip("/")  # a platform served under a path of its own
+            found = _QR_PATH.fullmatch(url.path[len(prefix):]) if same_origin \
+                and url.path.startswith(prefix + "/s/") and not (url.query or url.fragment) \
+                else None
+        if found is None:
+            raise WalletError(f"{text[:80]!r} is not a QR code of {self.store.server()}; not "
+                              f"opening it", code="wallet.foreign_url")
+        return found.group("id")
 
     def answer(self, request: ScanRequest, step: str, *, license_password: str,
                document_signatures: list[bytes] | None = None) -> str:

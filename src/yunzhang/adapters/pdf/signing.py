@@ -48,7 +48,7 @@ from yunzhang.adapters.pdf.text import find_keyword
 from yunzhang.domain.keys import KeyAlgorithm
 from yunzhang.domain.stamping import MM_TO_PT, PadesProfile, Placement, PreparedSignature
 from yunzhang.errors import InvalidInput, SigningError
-from yunzhang.services.ports import KeyStore
+from yunzhang.services.ports import Clock, KeyStore
 
 _PDF_ERRORS = (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError)
 _EXTERNAL_RESERVE = 16_384  # bytes of /Contents for a CMS signed elsewhere (plus time-stamp)
@@ -107,9 +107,13 @@ class _Layout:
 
 
 class PyHankoStamper:
-    def __init__(self, keys: KeyStore, timestamp: Callable[[bytes], bytes]) -> None:
+    def __init__(self, keys: KeyStore, timestamp: Callable[[bytes], bytes],
+                 clock: Clock | None = None) -> None:
         self._keys = keys
         self._answer = timestamp
+        # B-LT validates the chain when it signs: at the platform's time, the one its CRLs and
+        # time stamps are made at (without a clock, the machine's).
+        self._clock = clock
         self._timestamper = InProcessTimeStamper(timestamp)
 
     def stamp(self, document: bytes, *, key_id: str, algorithm: KeyAlgorithm, certificate: bytes,
@@ -276,7 +280,8 @@ class PyHankoStamper:
             context = ValidationContext(
                 trust_roots=[ax.Certificate.load(chain[-1])],
                 other_certs=[ax.Certificate.load(c) for c in chain[:-1]],
-                crls=list(crls), allow_fetching=False, revocation_mode="hard-fail")
+                crls=list(crls), allow_fetching=False, revocation_mode="hard-fail",
+                moment=self._clock.now() if self._clock is not None else None)
         metadata = signers.PdfSignatureMetadata(
             field_name=field_name, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
             embed_validation_info=long_term, validation_context=context)
