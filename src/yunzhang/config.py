@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     token_key_rotation_days: int = Field(default=30, ge=1, le=365)
     license_days: int = Field(default=365, ge=1, le=1825)  # longest e-license a wallet holds
     oidc_token_seconds: int = Field(default=3600, ge=60, le=86400)  # longest OIDC-signed token
+    # OpenID Connect provider (docs/oidc.md)
+    oidc_code_seconds: int = Field(default=60, ge=10, le=600)  # RFC 6749 §4.1.2: at most 10 min
+    oidc_request_seconds: int = Field(default=600, ge=120, le=3600)  # the page and its consent
 
     # Providers
     sms_sender: Provider = "dev"

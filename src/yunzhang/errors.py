@@ -122,3 +122,35 @@ class VerificationError(YunzhangError):
     exit_code = 10
     title = "Verification failed"
     default_code = "verification.failed"
+
+
+class OAuthError(YunzhangError):
+    """An OAuth 2.0 / OpenID Connect error. ``error`` is the RFC's value (RFC 6749 §4.1.2.1 and
+    §5.2, OpenID Connect Core §3.1.2.6); the provider tells it the way the spec says: a JSON
+    body from the token endpoint, a redirect to the client's registered ``redirect_uri`` (with
+    ``state``) from the authorization endpoint, and a page when the client or the redirect URI
+    itself is wrong (never redirected then, so no open redirect)."""
+
+    status = 400
+    exit_code = 2
+    title = "OAuth error"
+    default_code = "oidc.invalid_request"
+
+    def __init__(self, error: str, detail: str, *, code: str | None = None,
+                 redirect_uri: str | None = None, state: str | None = None) -> None:
+        super().__init__(detail, code=code or f"oidc.{error}")
+        self.error = error
+        self.redirect_uri = redirect_uri  # set only once the URI is known to be registered
+        self.state = state
+
+
+class OAuthInvalidClient(OAuthError):
+    """invalid_client (RFC 6749 §5.2): 401 with a WWW-Authenticate challenge."""
+
+    status = 401
+
+
+class OAuthInvalidToken(OAuthError):
+    """invalid_token of a bearer token (RFC 6750 §3.1): 401 with a Bearer challenge."""
+
+    status = 401

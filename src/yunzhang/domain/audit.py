@@ -91,6 +91,15 @@ class AuditTag(StrEnum):
     TOKEN_KEY_ROTATE = "token_key:rotate"
     LICENSE_DOWNLOAD = "license:download"
     LICENSE_REVOKE = "license:revoke"
+    # OpenID Connect (docs/oidc.md)
+    OIDC_AUTHORIZE = "oidc:authorize"
+    OIDC_LOGIN = "oidc:login"  # the code went back to the business system
+    OIDC_DENY = "oidc:deny"
+    OIDC_TOKEN = "oidc:token"
+    OIDC_CODE_REPLAY = "oidc:code_replay"  # a code used twice: its tokens revoked
+    OIDC_LOGOUT = "oidc:logout"
+    CONSENT_GIVE = "consent:give"
+    CONSENT_WITHDRAW = "consent:withdraw"
 
 
 class Outcome(StrEnum):

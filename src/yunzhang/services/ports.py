@@ -25,6 +25,7 @@ from yunzhang.domain.webhooks import WebhookDelivery
 from yunzhang.domain.bindings import Binding
 from yunzhang.domain.signing_requests import RequestDocument, RequestStep, SigningRequest
 from yunzhang.domain.scan_sessions import ScanSession
+from yunzhang.domain.oidc import Authorization, Consent
 from yunzhang.domain.grants import AutoStampGrant, Grant, SealGrant
 from yunzhang.domain.keys import KeyAlgorithm, KeyRef
 from yunzhang.domain.pki import (
@@ -602,6 +603,35 @@ class OutboxRepository(Protocol):
     def recent(self, *, limit: int, recipient: str | None = None) -> list[OutboxMessage]: ...
 
 
+class AuthorizationRepository(Protocol):
+    """OpenID Connect authorizations (docs/oidc.md)."""
+
+    def add(self, authorization: Authorization) -> None: ...
+
+    def get(self, authorization_id: str, *, lock: bool = False) -> Authorization | None: ...
+
+    def by_code_hash(self, code_hash: str, *, lock: bool = False) -> Authorization | None: ...
+
+    def by_access_hash(self, access_hash: str) -> Authorization | None: ...
+
+    def live(self, person_id: uuid.UUID, client_id: str,
+             enterprise_id: uuid.UUID | None) -> list[Authorization]:
+        """The person's authorizations at this business system for this enterprise whose tokens
+        may still work, locked."""
+        ...
+
+
+class ConsentRepository(Protocol):
+    def add(self, consent: Consent) -> None: ...
+
+    def get(self, consent_id: uuid.UUID, *, lock: bool = False) -> Consent | None: ...
+
+    def find(self, person_id: uuid.UUID, client_id: str, enterprise_id: uuid.UUID | None, *,
+             lock: bool = False) -> Consent | None: ...
+
+    def of_person(self, person_id: uuid.UUID) -> list[Consent]: ...
+
+
 class SessionRepository(Protocol):
     def add(self, web_session: WebSession) -> None: ...
 
@@ -723,6 +753,12 @@ class UnitOfWork(Protocol):
 
     @property
     def webhooks(self) -> WebhookRepository: ...
+
+    @property
+    def oidc_authorizations(self) -> AuthorizationRepository: ...
+
+    @property
+    def consents(self) -> ConsentRepository: ...
 
 
     def __enter__(self) -> Self: ...

@@ -61,6 +61,16 @@ class Opened:
 @refusals_audited(AuditTag.SCAN_CREATE, lambda cmd: f"business_system:{cmd.system.client_id}")
 def open_session(cmd: OpenSession, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
                  keyring: Keyring, settings: Settings) -> Opened:
+    opened = prepare(cmd, clock=clock, keyring=keyring, settings=settings)
+    with uow(request_id=caller.request_id) as tx:
+        add(tx, opened.session, caller=caller)
+        tx.commit()
+    return opened
+
+
+def prepare(cmd: OpenSession, *, clock: Clock, keyring: Keyring, settings: Settings) -> Opened:
+    """A new session, checked, not yet stored (``add`` stores it, in the caller's transaction:
+    the OpenID Connect provider opens one along with its authorization request)."""
     check_request(cmd.action, cmd.documents)
     if cmd.action in (ScanAction.BIND, ScanAction.UNBIND) and cmd.binding_id is None:
         raise InvalidInput("bind and unbind sessions name what is bound to which account: open "
@@ -84,16 +94,22 @@ def open_session(cmd: OpenSession, *, caller: Caller, uow: UnitOfWorkFactory, cl
         # Whole seconds: the wallet signs the expiry as shown (RFC 3339, seconds).
         created_at=now, expires_at=(now + lifetime).replace(microsecond=0),
         request_step_id=cmd.request_step_id, binding_id=cmd.binding_id)
-    with uow(request_id=caller.request_id) as tx:
-        tx.scan_sessions.add(session)
-        tx.audit.record(AuditRecord(AuditTag.SCAN_CREATE, caller.actor, f"scan:{session.id}",
-                                    details={"action": cmd.action.value,
-                                             "subject": session.subject,
-                                             "documents": session.documents,
-                                             "scope": cmd.scope,
-                                             "expires_at": session.expires_at.isoformat()}))
-        tx.commit()
     return Opened(session, poll_token, f"{settings.public_url.rstrip('/')}/s/{session.id}")
+
+
+def add(tx: UnitOfWork, session: ScanSession, *, caller: Caller) -> None:
+    """Store a prepared session and audit its opening."""
+    tx.scan_sessions.add(session)
+    tx.audit.record(AuditRecord(AuditTag.SCAN_CREATE, caller.actor, f"scan:{session.id}",
+                                details={"action": session.action.value,
+                                         "subject": session.subject,
+                                         "documents": session.documents,
+                                         "scope": session.scope,
+                                         "expires_at": session.expires_at.isoformat()}))
+
+
+def poll_token_matches(session: ScanSession, poll_token: str, *, keyring: Keyring) -> bool:
+    return keyring.same(keyring.secret_hash(_POLL, poll_token[:100]), session.poll_hash)
 
 
 @dataclass(frozen=True)
@@ -164,7 +180,7 @@ def result(session_id: str, poll_token: str, *, uow: UnitOfWorkFactory, clock: C
     (the QR code's id alone never yields a result)."""
     with uow() as tx:
         session = _get(tx, session_id)
-        if not keyring.same(keyring.secret_hash(_POLL, poll_token[:100]), session.poll_hash):
+        if not poll_token_matches(session, poll_token, keyring=keyring):
             raise NotFound(_NOT_FOUND, code="scan.not_found")
         state = session.state_at(clock.now())
         if state is not ScanState.CONFIRMED:

@@ -20,6 +20,7 @@ from yunzhang.web.api import (
     admin,
     admin_pki,
     business_systems,
+    consents,
     enterprises,
     grants,
     health,
@@ -34,6 +35,7 @@ from yunzhang.web.api import (
     verify,
 )
 from yunzhang.web.middleware import RequestContextMiddleware
+from yunzhang.web.oidc import router as oidc_router
 
 log = logging.getLogger("yunzhang.web")
 
@@ -84,6 +86,8 @@ def create_app(
     app.include_router(business_systems.router)
     app.include_router(signing_requests.router)
     app.include_router(licenses.router)
+    app.include_router(oidc_router)
+    app.include_router(consents.router)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

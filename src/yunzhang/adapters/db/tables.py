@@ -47,6 +47,7 @@ from yunzhang.domain.signing_requests import (
 from yunzhang.domain.devices import Device, DeviceStatus
 from yunzhang.domain.licenses import License, LicenseStatus
 from yunzhang.domain.tokens import TokenKey, TokenPurpose
+from yunzhang.domain.oidc import Authorization, AuthorizationStatus, Consent
 from yunzhang.domain.scan_sessions import ScanAction, ScanSession, ScanState
 from yunzhang.domain.grants import AutoStampGrant, Grant, GrantKind, GrantStatus, SealGrant
 from yunzhang.domain.stamping import PadesProfile, StampRecord
@@ -595,6 +596,53 @@ bindings = Table(
     Index("ix_bindings_system_account", "business_system", "account"),
 )
 
+# OpenID Connect (migration 0011): one row per login from the QR code to its tokens; consents.
+oidc_authorizations = Table(
+    "oidc_authorizations",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the scan session's id
+    Column("client_id", String(64), nullable=False),
+    Column("redirect_uri", String(500), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("code_challenge", String(128), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("state", String(512)),
+    Column("nonce", String(255)),
+    Column("force_consent", Boolean, nullable=False),
+    Column("status", EnumText(AuthorizationStatus, 16), nullable=False),
+    Column("person_id", Uuid),
+    Column("license_id", Uuid),
+    Column("enterprise_id", Uuid),
+    Column("uscc", String(18)),
+    Column("enterprise_name", String(200)),
+    Column("role", EnumText(Role, 16)),
+    Column("auth_time", UtcDateTime()),
+    Column("code_hash", String(64)),
+    Column("code_expires_at", UtcDateTime()),
+    Column("access_hash", String(64)),
+    Column("access_expires_at", UtcDateTime()),
+    Column("redeemed_at", UtcDateTime()),
+    Column("revoked_at", UtcDateTime()),
+    Index("ix_oidc_authorizations_code_hash", "code_hash", unique=True),
+    Index("ix_oidc_authorizations_access_hash", "access_hash", unique=True),
+    Index("ix_oidc_authorizations_person", "person_id", "client_id"),
+)
+
+oidc_consents = Table(
+    "oidc_consents",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("person_id", Uuid, ForeignKey("persons.id"), nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("enterprise_id", Uuid),
+    Column("scopes", JSON, nullable=False),
+    Column("granted_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("withdrawn_at", UtcDateTime()),
+    Index("ix_oidc_consents_person", "person_id", "client_id"),
+)
+
 mapper_registry = registry(metadata=metadata)
 _mapped = False
 
@@ -633,4 +681,6 @@ def map_domain() -> None:
     mapper_registry.map_imperatively(SignatureImage, signature_images)
     mapper_registry.map_imperatively(Binding, bindings)
     mapper_registry.map_imperatively(WebhookDelivery, webhook_deliveries)
+    mapper_registry.map_imperatively(Authorization, oidc_authorizations)
+    mapper_registry.map_imperatively(Consent, oidc_consents)
     _mapped = True

@@ -17,6 +17,7 @@ from yunzhang.adapters.db.business_systems import (
     SqlStamps,
     SqlWebhookDeliveries,
 )
+from yunzhang.adapters.db.oidc import SqlAuthorizations, SqlConsents
 from yunzhang.adapters.db.pki import SqlAuthorities, SqlCertificates
 from yunzhang.adapters.db.scan_sessions import SqlDevices, SqlScanSessions
 from yunzhang.adapters.db.licenses import SqlLicenses, SqlTokenKeys
@@ -96,6 +97,8 @@ class SqlUnitOfWork:
         self.signature_images = SqlSignatureImages(self.session)
         self.bindings = SqlBindings(self.session)
         self.webhooks = SqlWebhookDeliveries(self.session)
+        self.oidc_authorizations = SqlAuthorizations(self.session)
+        self.consents = SqlConsents(self.session)
         return self
 
     def __exit__(

@@ -1,0 +1,279 @@
+"""The OpenID Connect provider's back channel: the token endpoint (a code for an ID token and an
+access token, RFC 6749 §4.1.3, PKCE RFC 7636 §4.6), userinfo (OpenID Connect Core §5.3) and
+RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0), and the discovery document.
+
+ID tokens are signed with the OIDC token key (services.token_keys, ES256); access tokens are
+random, kept as a keyed hash, and die with their authorization (a replayed code, a logout, a
+consent withdrawn).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from yunzhang.config import Settings
+from yunzhang.domain.audit import AuditRecord, AuditTag
+from yunzhang.domain.business_systems import BusinessSystem
+from yunzhang.domain.oidc import (
+    OWN_SCOPES,
+    Authorization,
+    AuthorizationStatus,
+    PersonFacts,
+    business_scopes,
+    grant_claims,
+    id_token_claims,
+    user_claims,
+    verifier_matches,
+)
+from yunzhang.domain.roles import Role
+from yunzhang.domain.tokens import TokenPurpose
+from yunzhang.errors import (
+    OAuthError,
+    OAuthInvalidClient,
+    OAuthInvalidToken,
+    PermissionDenied,
+    Unauthenticated,
+    YunzhangError,
+)
+from yunzhang.services import business_systems, token_keys
+from yunzhang.services.audit import refusals_audited
+from yunzhang.services.context import Caller
+from yunzhang.services.oidc import CODE_PURPOSE, issuer, redirect_to
+from yunzhang.services.ports import Clock, JoseCodec, Keyring, KeyStore, UnitOfWork, UnitOfWorkFactory
+
+ACCESS_PURPOSE = "oidc_access"
+ID_TOKEN_TYP = "JWT"
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    client_id: str
+    secret: str
+
+
+def authenticate_client(credentials: ClientCredentials | None, *, caller: Caller,
+                        uow: UnitOfWorkFactory, keyring: Keyring) -> BusinessSystem:
+    """invalid_client (RFC 6749 §5.2) for missing or wrong credentials and disabled systems."""
+    if credentials is None or not credentials.client_id or not credentials.secret:
+        raise OAuthInvalidClient("invalid_client", "the client authenticates with "
+                                 "client_secret_basic or client_secret_post",
+                                 code="oidc.client_auth")
+    try:
+        return business_systems.authenticate(credentials.client_id, credentials.secret,
+                                             caller=caller, uow=uow, keyring=keyring)
+    except (Unauthenticated, PermissionDenied) as refused:
+        raise OAuthInvalidClient("invalid_client", refused.detail,
+                                 code="oidc.client_auth") from None
+
+
+@dataclass(frozen=True)
+class ExchangeCode:
+    client: ClientCredentials | None
+    code: str | None
+    redirect_uri: str | None
+    code_verifier: str | None
+
+
+@dataclass(frozen=True)
+class Tokens:
+    access_token: str
+    id_token: str
+    expires_in: int
+    scope: str
+
+
+def _person(tx: UnitOfWork, authorization: Authorization) -> PersonFacts:
+    person = tx.persons.get(authorization.person_id) if authorization.person_id else None
+    if person is None or person.status != "active":
+        raise OAuthError("invalid_grant", "the person of this login is no longer active",
+                         code="oidc.person")
+    return PersonFacts(person.id, person.name, person.phone)
+
+
+def _grants(tx: UnitOfWork, authorization: Authorization, system: BusinessSystem | None,
+            clock: Clock) -> list[dict[str, str]]:
+    now = clock.now()
+    wanted = business_scopes(authorization.scopes) or (system.scopes if system else [])
+    if authorization.role is not Role.AGENT or authorization.enterprise_id is None \
+            or authorization.person_id is None:
+        return grant_claims(authorization.role, [], wanted, now)
+    found = tx.grants.of_grantee(authorization.person_id, authorization.enterprise_id,
+                                 ending_after=now)
+    return grant_claims(authorization.role, found, wanted, now)
+
+
+@refusals_audited(AuditTag.OIDC_TOKEN, lambda cmd: f"business_system:"
+                  f"{cmd.client.client_id[:64] if cmd.client else '?'}")
+def exchange(cmd: ExchangeCode, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
+             keyring: Keyring, keys: KeyStore, jose: JoseCodec, settings: Settings) -> Tokens:
+    """grant_type=authorization_code. Every refusal is invalid_grant (RFC 6749 §5.2) but for
+    the client's own authentication; a code presented again revokes the tokens of its first
+    use, in a transaction of its own, before the refusal."""
+    system = authenticate_client(cmd.client, caller=caller, uow=uow, keyring=keyring)
+    if not cmd.code or not cmd.redirect_uri or not cmd.code_verifier:
+        raise OAuthError("invalid_request", "code, redirect_uri and code_verifier are required",
+                         code="oidc.token_parameters")
+    code_hash = keyring.secret_hash(CODE_PURPOSE, cmd.code[:200])
+    now = clock.now()
+    replayed: Authorization | None = None
+    with uow(request_id=caller.request_id) as tx:
+        authorization = tx.oidc_authorizations.by_code_hash(code_hash, lock=True)
+        if authorization is None:
+            raise OAuthError("invalid_grant", "unknown authorization code",
+                             code="oidc.code_unknown")
+        if authorization.client_id != system.client_id:
+            raise OAuthError("invalid_grant", "the code was issued to another client",
+                             code="oidc.code_client")
+        if authorization.status is not AuthorizationStatus.CODE_ISSUED:
+            if authorization.live:
+                authorization.revoke(now)
+                tx.audit.record(AuditRecord(AuditTag.OIDC_CODE_REPLAY, caller.actor,
+                                            f"oidc:{authorization.id}", details={
+                                                "business_system": system.client_id,
+                                                "person": str(authorization.person_id)}))
+                tx.commit()
+            replayed = authorization
+        else:
+            if authorization.redirect_uri != cmd.redirect_uri:
+                raise OAuthError("invalid_grant", "redirect_uri is not the one of the "
+                                 "authorization request", code="oidc.code_redirect_uri")
+            if authorization.code_expires_at is None or now >= authorization.code_expires_at:
+                raise OAuthError("invalid_grant", "the code expired", code="oidc.code_expired")
+            if not verifier_matches(cmd.code_verifier[:200], authorization.code_challenge):
+                raise OAuthError("invalid_grant", "code_verifier does not match the "
+                                 "code_challenge (PKCE S256)", code="oidc.pkce")
+            lifetime = settings.oidc_token_seconds
+            access_token = keyring.token()
+            claims = id_token_claims(authorization, _person(tx, authorization),
+                                     _grants(tx, authorization, system, clock),
+                                     issuer=issuer(settings), at=now, lifetime_seconds=lifetime,
+                                     access_token=access_token)
+            id_token = token_keys.sign(tx, TokenPurpose.OIDC, claims, typ=ID_TOKEN_TYP,
+                                       keys=keys, jose=jose, clock=clock, settings=settings)
+            authorization.redeem(keyring.secret_hash(ACCESS_PURPOSE, access_token), now,
+                                 now + timedelta(seconds=lifetime))
+            tx.audit.record(AuditRecord(AuditTag.OIDC_TOKEN, caller.actor,
+                                        f"oidc:{authorization.id}", details={
+                                            "business_system": system.client_id,
+                                            "person": str(authorization.person_id),
+                                            "scopes": authorization.scopes}))
+            tx.commit()
+            return Tokens(access_token, id_token, lifetime, " ".join(authorization.scopes))
+    assert replayed is not None
+    raise OAuthError("invalid_grant", "the code was already used; the tokens issued for it "
+                     "are revoked", code="oidc.code_used")
+
+
+def userinfo(access_token: str | None, *, uow: UnitOfWorkFactory, clock: Clock,
+             keyring: Keyring) -> dict[str, object]:
+    """The claims of the access token's login, grants as of now (OpenID Connect Core §5.3)."""
+    if not access_token:
+        raise OAuthInvalidToken("invalid_request", "send the access token as "
+                                "'Authorization: Bearer <token>'", code="oidc.bearer_missing")
+    with uow() as tx:
+        authorization = tx.oidc_authorizations.by_access_hash(
+            keyring.secret_hash(ACCESS_PURPOSE, access_token[:200]))
+        if authorization is None or not authorization.access_valid(clock.now()):
+            raise OAuthInvalidToken("invalid_token", "the access token is unknown, expired or "
+                                    "revoked", code="oidc.token_invalid")
+        system = tx.business_systems.by_client_id(authorization.client_id)
+        return user_claims(authorization, _person(tx, authorization),
+                           _grants(tx, authorization, system, clock))
+
+
+@dataclass(frozen=True)
+class EndSession:
+    id_token_hint: str | None
+    post_logout_redirect_uri: str | None
+    state: str | None
+    client_id: str | None
+
+
+@dataclass(frozen=True)
+class Ended:
+    redirect: str | None  # back to the business system, when it asked and may
+    system_name: str | None
+
+
+def _origin(uri: str) -> tuple[str, str]:
+    parts = urlsplit(uri)
+    return parts.scheme, parts.netloc
+
+
+def end_session(cmd: EndSession, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
+                jose: JoseCodec, settings: Settings) -> Ended:
+    """RP-initiated logout: the login the ID token names (``sid``) loses its tokens. The token
+    may have expired (RP-Initiated Logout §2 asks to accept it), but must be ours. A
+    post-logout redirect goes only to an origin of one of the client's registered redirect
+    URIs; anything else is shown on a page, never followed."""
+    now = clock.now()
+    with uow(request_id=caller.request_id) as tx:
+        client_id = cmd.client_id
+        sid: str | None = None
+        if cmd.id_token_hint:
+            try:
+                claims = token_keys.verify(tx, TokenPurpose.OIDC, cmd.id_token_hint,
+                                           typ=ID_TOKEN_TYP, jose=jose, at=now)
+            except YunzhangError:
+                raise OAuthError("invalid_request", "id_token_hint is not an ID token of this "
+                                 "provider", code="oidc.id_token_hint") from None
+            if claims.get("iss") != issuer(settings) or not isinstance(claims.get("aud"), str):
+                raise OAuthError("invalid_request", "id_token_hint is not an ID token of this "
+                                 "provider", code="oidc.id_token_hint")
+            if client_id is not None and client_id != claims["aud"]:
+                raise OAuthError("invalid_request", "client_id is not the ID token's audience",
+                                 code="oidc.logout_client")
+            client_id, sid = str(claims["aud"]), str(claims.get("sid") or "")
+        system = tx.business_systems.by_client_id(client_id[:64]) if client_id else None
+        redirect = None
+        if cmd.post_logout_redirect_uri:
+            origins = {_origin(u) for u in system.redirect_uris} if system else set()
+            target = cmd.post_logout_redirect_uri
+            if system is None or _origin(target) not in origins or urlsplit(target).fragment:
+                raise OAuthError("invalid_request", "post_logout_redirect_uri is not at an "
+                                 "origin the client registered", code="oidc.logout_redirect")
+            redirect = redirect_to(target, {"state": cmd.state})
+        authorization = tx.oidc_authorizations.get(sid[:64], lock=True) if sid else None
+        if authorization is not None and authorization.client_id == client_id \
+                and authorization.live:
+            authorization.revoke(now)
+            tx.audit.record(AuditRecord(AuditTag.OIDC_LOGOUT, caller.actor,
+                                        f"oidc:{authorization.id}", details={
+                                            "business_system": client_id,
+                                            "person": str(authorization.person_id)}))
+            tx.commit()
+        return Ended(redirect, system.name if system else None)
+
+
+def discovery(settings: Settings, business: list[str]) -> dict[str, object]:
+    """OpenID Connect Discovery 1.0 §3. ES256 only: the platform's token keys are EC P-256
+    (Discovery asks for RS256 too; a client that insists on RS256 cannot use this provider)."""
+    base = issuer(settings)
+    return {
+        "issuer": base,
+        "authorization_endpoint": f"{base}/oidc/authorize",
+        "token_endpoint": f"{base}/oidc/token",
+        "userinfo_endpoint": f"{base}/oidc/userinfo",
+        "jwks_uri": f"{base}/oidc/jwks",
+        "end_session_endpoint": f"{base}/oidc/logout",
+        "scopes_supported": [*OWN_SCOPES, *business],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+                             "sid", "amr", "name", "phone_number", "phone_number_verified",
+                             "enterprise", "role", "grants"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,  # RFC 9207
+        "ui_locales_supported": ["zh-CN", "en"],
+    }
+

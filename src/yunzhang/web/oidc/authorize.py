@@ -1,0 +1,127 @@
+"""The authorization endpoint and its page: GET or POST /oidc/authorize (OpenID Connect Core
+§3.1.2.1) shows the scan QR code; the page follows the scan session at /wait with its cookie,
+then /done sends the code back, or asks for consent first (/consent)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from yunzhang.domain.scan_sessions import ScanState
+from yunzhang.errors import OAuthError, YunzhangError
+from yunzhang.services import oidc
+from yunzhang.web.api import Public
+from yunzhang.web.deps import AnonymousCaller, ContainerDep
+from yunzhang.web.oidc import pages
+
+router = APIRouter(tags=["OpenID Connect"])
+COOKIE = "yunzhang_oidc"
+MAX_QUERY = 8192
+MAX_WAIT = 25
+
+
+def _answer(error: YunzhangError, c: ContainerDep) -> Response:
+    """RFC 6749 §4.1.2.1: to the business system when its redirect URI is known to be right,
+    else on the page."""
+    told = oidc.page_error(error)
+    if told.redirect_uri is not None:
+        return RedirectResponse(oidc.error_redirect(told, c.settings), status_code=303)
+    return pages.error_page(told)
+
+
+def _begin(params: dict[str, list[str]], request: Request, caller: AnonymousCaller,
+           c: ContainerDep) -> Response:
+    if len(request.url.query) > MAX_QUERY or sum(len(v) for vs in params.values() for v in vs) \
+            > MAX_QUERY:
+        return pages.error_page(OAuthError("invalid_request", "the request is too large",
+                                           code="oidc.too_large"))
+    try:
+        begun = oidc.begin(oidc.Authorize(params, caller.ip, caller.user_agent), caller=caller,
+                           uow=c.uow, clock=c.clock, keyring=c.keyring, settings=c.settings,
+                           scopes=c.scopes)
+    except YunzhangError as error:
+        return _answer(error, c)
+    response = pages.login_page(begun, user_agent=caller.user_agent)
+    # The page's poll token: only this browser learns the scan's result (DESIGN.md).
+    response.set_cookie(COOKIE, begun.opened.poll_token, max_age=c.settings.oidc_request_seconds,
+                        path=f"/oidc/authorize/{begun.authorization.id}", httponly=True,
+                        samesite="lax", secure=c.settings.public_url.startswith("https:"))
+    return response
+
+
+@router.get("/oidc/authorize", include_in_schema=False)
+def authorize(request: Request, caller: AnonymousCaller, c: ContainerDep) -> Response:
+    params = {k: request.query_params.getlist(k) for k in request.query_params.keys()}
+    return _begin(params, request, caller, c)
+
+
+@router.post("/oidc/authorize", include_in_schema=False)
+async def authorize_form(request: Request, caller: AnonymousCaller, c: ContainerDep) -> Response:
+    """The same request as a form post (OpenID Connect Core §3.1.2.1: GET and POST)."""
+    try:
+        form = await request.form(max_files=0, max_fields=50)
+    except Exception:  # noqa: BLE001 - a body that is no form
+        return pages.error_page(OAuthError("invalid_request", "the body is not a form",
+                                           code="oidc.form"))
+    params = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form.keys()}
+    return await run_in_threadpool(_begin, params, request, caller, c)
+
+
+class WaitPublic(Public):
+    state: ScanState
+
+
+@router.get("/oidc/authorize/{authorization_id}/wait", response_model=WaitPublic,
+            include_in_schema=False)
+async def wait(authorization_id: str, request: Request, c: ContainerDep,
+               wait: Annotated[int, Query(ge=0, le=MAX_WAIT)] = 0) -> WaitPublic:
+    """The page's long poll of its scan session (the cookie's poll token), read once a second."""
+    token = request.cookies.get(COOKIE) or ""
+    first = await run_in_threadpool(oidc.progress, authorization_id, token, uow=c.uow,
+                                    clock=c.clock, keyring=c.keyring)
+    current = first
+    for _ in range(wait):
+        if current not in (ScanState.PENDING, ScanState.SCANNED) or current is not first:
+            break
+        await asyncio.sleep(1)
+        current = await run_in_threadpool(oidc.progress, authorization_id, token, uow=c.uow,
+                                          clock=c.clock, keyring=c.keyring)
+    return WaitPublic(state=current)
+
+
+def _finished(done: oidc.Finished) -> Response:
+    if done.ask is not None:
+        return pages.consent_page(done.ask)
+    assert done.redirect is not None
+    return RedirectResponse(done.redirect, status_code=303)
+
+
+@router.get("/oidc/authorize/{authorization_id}/done", include_in_schema=False)
+def done(authorization_id: str, request: Request, caller: AnonymousCaller,
+         c: ContainerDep) -> Response:
+    try:
+        return _finished(oidc.finish(authorization_id, request.cookies.get(COOKIE) or "",
+                                     caller=caller, uow=c.uow, clock=c.clock, keyring=c.keyring,
+                                     settings=c.settings, scopes=c.scopes))
+    except YunzhangError as error:
+        return _answer(error, c)
+
+
+@router.post("/oidc/authorize/{authorization_id}/consent", include_in_schema=False)
+def consent(authorization_id: str, request: Request, caller: AnonymousCaller, c: ContainerDep,
+            form_token: Annotated[str, Form()] = "",
+            decision: Annotated[str, Form()] = "") -> Response:
+    if decision not in ("approve", "deny"):
+        return pages.error_page(OAuthError("invalid_request", "decision is approve or deny",
+                                           code="oidc.consent_form"))
+    try:
+        return _finished(oidc.decide(
+            oidc.Decide(authorization_id, request.cookies.get(COOKIE) or "", form_token,
+                        decision == "approve"),
+            caller=caller, uow=c.uow, clock=c.clock, keyring=c.keyring, settings=c.settings))
+    except YunzhangError as error:
+        return _answer(error, c)
