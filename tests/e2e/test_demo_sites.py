@@ -1,10 +1,12 @@
 """The demo business systems (/demo/bidding/, /demo/social-insurance/) on a running server, used
 as a person would with a browser (an httpx client keeping cookies) and the reference wallet:
+log in by scan through the platform's OpenID Connect provider (login page, wallet confirming
+with the enterprise's e-license, consent, back to the site's callback), see who is logged in,
 ask for a stamp on the sample PDF, scan the QR code the page shows, follow the progress,
-receive the platform's webhook (verified by the site with the SDK), download the stamped PDF.
-Bad input gets a clear refusal and leaves nothing behind: a callback whose state is not the
-login's, an error from the provider, a forged cookie, a webhook with a changed body or signed
-with another secret, someone else's request."""
+receive the platform's webhook (verified by the site with the SDK), download the stamped PDF,
+log out. Bad input gets a clear refusal and leaves nothing behind: a callback whose state is not
+the login's, a scan denied in the wallet (the provider's error), a forged cookie, a webhook
+with a changed body or signed with another secret, someone else's request."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -31,7 +35,8 @@ from yunzhang.bootstrap import Container, build_container
 from yunzhang.config import load_settings
 from yunzhang.demo_sites.sessions import CookieSessions
 from yunzhang.sdk import sign_webhook
-from yunzhang.services.demo import DEMO_SYSTEMS, DEMO_USCC, seed_demo
+from yunzhang.services.demo import DEMO_PASSWORD, DEMO_SYSTEMS, DEMO_USCC, seed_demo
+from yunzhang.wallet import WalletClient
 from yunzhang.web.app import create_app
 from yunzhang.web.demo import cookie_key
 
@@ -79,7 +84,8 @@ def browser(c: Container) -> httpx.Client:
 
 
 def logged_in(c: Container, slug: str, **user: Any) -> httpx.Client:
-    """A browser holding the site's session as its callback leaves it after a login."""
+    """A browser holding a session cookie made with the site's key, as if its callback had left
+    it (for the cases a real login cannot make)."""
     made = browser(c)
     made.cookies.set(f"demo_{slug.replace('-', '_')}", sessions(c, slug).encode({"user": {
         "sub": "p-1", "name": "张云章", "phone": LEGAL_REP, "role": "legal_rep",
@@ -87,6 +93,51 @@ def logged_in(c: Container, slug: str, **user: Any) -> httpx.Client:
         "grants": [{"scope": "*", "starts_at": None, "ends_at": None}], "id_token": "x",
         **user}}), path=f"/demo/{slug}/")
     return made
+
+
+def phone(c: Container, directory: Path, number: str = LEGAL_REP) -> WalletClient:
+    """The person's wallet: enrolled, certified, holding the demo enterprise's e-license."""
+    made = wallet(c.settings.public_url, directory, number)
+    made.download_license(DEMO_USCC, phone=number, password=DEMO_PASSWORD)
+    return made
+
+
+def log_in(c: Container, slug: str, wallet_: WalletClient, *, license: str | None = DEMO_USCC,
+           deny: bool = False) -> tuple[httpx.Client, httpx.Response]:
+    """扫码登录 as a browser does it: the site's login, the provider's page and its QR code, the
+    wallet's answer, the page's long poll, the consent page, back to the site's callback. The
+    browser and the callback's answer."""
+    page = browser(c)
+    started = page.get(f"/demo/{slug}/login")
+    assert started.status_code == 303
+    authorize = started.headers["location"]
+    query = {k: v[0] for k, v in parse_qs(urlsplit(authorize).query).items()}
+    assert authorize.startswith(f"{c.settings.public_url}/oidc/authorize?")
+    assert query["code_challenge_method"] == "S256" and "code_verifier" not in query
+    assert query["redirect_uri"] == f"{c.settings.public_url}/demo/{slug}/callback"
+    shown = page.get(authorize)
+    assert shown.status_code == 200, shown.text
+    found = re.search(r'data-url="([^"]+)"', shown.text)
+    assert found
+    scan_url = unescape(found.group(1))
+    session_id = scan_url.rsplit("/", 1)[-1]
+    request = wallet_.read(scan_url)
+    wallet_.scan(request, license_password=LICENSE)
+    if deny:
+        assert wallet_.answer(request, "deny", license_password=LICENSE) == "denied"
+    else:
+        assert wallet_.confirm(request, license_password=LICENSE, license=license) == "confirmed"
+    page.get(f"/oidc/authorize/{session_id}/wait", params={"wait": 5})
+    answer = page.get(f"/oidc/authorize/{session_id}/done")
+    if answer.status_code == 200:  # the consent page (同意授权), the first time
+        token = re.search(r'name="form_token" value="([^"]+)"', answer.text)
+        assert token, answer.text
+        answer = page.post(f"/oidc/authorize/{session_id}/consent",
+                           data={"form_token": unescape(token.group(1)), "decision": "approve"})
+    assert answer.status_code == 303, answer.text
+    back = answer.headers["location"]
+    assert back.startswith(f"{c.settings.public_url}/demo/{slug}/callback?")
+    return page, page.get(back)
 
 
 def follow(page: httpx.Client, url: str, until: Any, seconds: float = 20) -> dict[str, Any]:
@@ -103,14 +154,18 @@ def follow(page: httpx.Client, url: str, until: Any, seconds: float = 20) -> dic
 def test_ask_for_a_stamp_scan_it_and_download_the_stamped_pdf(
         demo_server: Container, tmp_path: Path, slug: str) -> None:
     c = demo_server
-    page = logged_in(c, slug)
     home = f"/demo/{slug}/"
     index = browser(c).get("/demo/")
     assert index.status_code == 200 and "/demo/bidding/" in index.text and \
         "/demo/social-insurance/" in index.text
+    assert "扫码登录" in browser(c).get(home).text
+    legal = phone(c, tmp_path / "legal")
+    page, called_back = log_in(c, slug, legal)
+    assert called_back.status_code == 303 and called_back.headers["location"] == f"{home}me"
     assert "张云章" in page.get(home).text
-    me = page.get(f"{home}me").text
-    assert DEMO_USCC in me and "法定代表人" in me and "全业务" in me
+    me = page.get(f"{home}me").text  # what the ID token says, as the site shows it
+    assert "张云章" in me and DEMO_USCC in me and "上海云章示范科技有限公司" in me
+    assert "法定代表人" in me and "全业务 all business" in me
     form = page.get(f"{home}stamp")
     assert form.status_code == 200 and 'name="seal_type"' in form.text
     sample = page.get(f"{home}document.pdf")
@@ -125,7 +180,6 @@ def test_ask_for_a_stamp_scan_it_and_download_the_stamped_pdf(
     binding = re.search(r'class="code">(\d\d)<', shown.text)
     assert binding
 
-    legal = wallet(c.settings.public_url, tmp_path / "legal", LEGAL_REP)
     request = legal.read(url.group(1))
     assert request.view["binding_code"] == binding.group(1)  # what the page shows
     assert request.view["documents"][0]["name"] in ("投标函.pdf", "社保申报表.pdf")
@@ -151,6 +205,15 @@ def test_ask_for_a_stamp_scan_it_and_download_the_stamped_pdf(
     assert stranger.get(progress_url).status_code == 404
     assert stranger.get(f"{request_page}/download").status_code == 404
 
+    # 退出: the site's session ends, and the platform's tokens of that login; back home.
+    out = page.get(f"{home}logout")
+    assert out.status_code == 303 and out.headers["location"].startswith(
+        f"{c.settings.public_url}/oidc/logout?")
+    assert page.get(f"{home}me").headers["location"] == f"{home}login"
+    done_out = page.get(out.headers["location"])
+    assert done_out.status_code == 303, done_out.text
+    assert done_out.headers["location"].startswith(f"{c.settings.public_url}{home}")
+
 
 def test_a_seal_not_yet_claimed_is_refused_and_said_so(demo_server: Container) -> None:
     """The official seal is approved but not claimed (grey): the platform refuses the request
@@ -163,13 +226,17 @@ def test_a_seal_not_yet_claimed_is_refused_and_said_so(demo_server: Container) -
     assert "my requests" not in page.get("/demo/bidding/stamp").text
 
 
-def test_asking_for_a_stamp_needs_an_enterprise_login(demo_server: Container) -> None:
+def test_asking_for_a_stamp_needs_an_enterprise_login(demo_server: Container,
+                                                     tmp_path: Path) -> None:
     c = demo_server
     anonymous = browser(c)
     assert anonymous.get("/demo/bidding/stamp").headers["location"] == "/demo/bidding/login"
     assert anonymous.post("/demo/bidding/stamp", data={"seal_type": "contract"}) \
         .headers["location"] == "/demo/bidding/login"
-    person = logged_in(c, "bidding", enterprise=None, role=None, grants=[])
+    person, _ = log_in(c, "bidding", phone(c, tmp_path / "agent", "13800000003"),
+                       license=None)
+    me = person.get("/demo/bidding/me").text
+    assert "王经办" in me and "个人登录" in me
     refused = person.get("/demo/bidding/stamp")
     assert refused.status_code == 403 and "e-license" in refused.text
     odd = logged_in(c, "bidding").post("/demo/bidding/stamp", data={"seal_type": "finance"})
@@ -185,23 +252,25 @@ def test_asking_for_a_stamp_needs_an_enterprise_login(demo_server: Container) ->
 
 
 def test_the_callback_refuses_a_foreign_state_and_the_providers_error(
-        demo_server: Container) -> None:
+        demo_server: Container, tmp_path: Path) -> None:
     c = demo_server
-    pending = {"login": {"state": "the-state-sent", "nonce": "n", "verifier": "v" * 43}}
-    for query, code in (("state=another&code=abc", "oidc.state"),
-                        ("code=abc", "oidc.state"),
-                        ("state=the-state-sent&error=access_denied&error_description=no",
-                         "oidc.access_denied")):
-        page = browser(c)
-        page.cookies.set("demo_bidding", sessions(c, "bidding").encode(pending),
-                         path="/demo/bidding/")
+    # A callback for a login this browser did not start (CSRF, or a code pasted from elsewhere).
+    page = browser(c)
+    assert page.get("/demo/bidding/login").status_code == 303  # a login is pending here
+    for query in ("state=another&code=abc", "code=abc"):
         answer = page.get(f"/demo/bidding/callback?{query}")
-        assert answer.status_code == 400 and code in answer.text, answer.text
-        # No one is logged in, and the pending login is used up: a replay is refused too.
+        assert answer.status_code == 400 and "oidc.state" in answer.text, answer.text
+        # Nobody is logged in, and the pending login is used up: a retry is refused too.
         assert page.get("/demo/bidding/me").headers["location"] == "/demo/bidding/login"
         again = page.get(f"/demo/bidding/callback?{query}")
         assert again.status_code == 400 and "no login was started" in again.text
+        assert page.get("/demo/bidding/login").status_code == 303
     assert browser(c).get("/demo/bidding/callback?state=x&code=y").status_code == 400
+
+    # The person denies the scan: the provider sends its error back; the site says so.
+    denied_page, denied = log_in(c, "bidding", phone(c, tmp_path / "legal"), deny=True)
+    assert denied.status_code == 400 and "oidc.access_denied" in denied.text, denied.text
+    assert denied_page.get("/demo/bidding/me").headers["location"] == "/demo/bidding/login"
 
 
 def test_the_webhook_receiver_believes_only_the_platforms_signature(

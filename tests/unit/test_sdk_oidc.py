@@ -220,3 +220,13 @@ def test_an_unreachable_provider_is_a_clear_error() -> None:
                       redirect_uri=REDIRECT_URI, http=httpx.Client(transport=httpx.MockTransport(down)))
     error = refused("platform.unreachable", oidc.metadata)
     assert CLIENT_SECRET not in str(error)
+
+
+def test_a_callback_naming_another_issuer_is_refused(provider: Provider) -> None:
+    """RFC 9207: the provider names itself in the answer; another name is a mix-up attack."""
+    oidc, login = client(provider), new_login()
+    code = provider.authorize(login.nonce, code_challenge(login.code_verifier))
+    refused("oidc.iss", oidc.finish_login,
+            {"code": code, "state": login.state, "iss": "https://evil.test"}, login)
+    assert provider.token_requests == []
+    assert oidc.finish_login({"code": code, "state": login.state, "iss": ISSUER}, login)

@@ -391,14 +391,18 @@ class OidcClient:
     # -- the callback ---------------------------------------------------------------------------
     def finish_login(self, params: Mapping[str, str], login: LoginRequest, *,
                      now: datetime | None = None) -> Login:
-        """The callback's whole work (Core §3.1.2.5-3.1.3.7): the provider's ``error`` becomes
-        an ``SdkError`` ``oidc.<error>``; a ``state`` other than the one sent is refused
-        (``oidc.state``) before anything is exchanged; then the code is exchanged and the ID
-        token validated."""
+        """The callback's whole work (Core §3.1.2.5-3.1.3.7): a ``state`` other than the one
+        sent is refused (``oidc.state``) before anything is exchanged, and so is an ``iss``
+        other than the issuer (``oidc.iss``, RFC 9207); the provider's ``error`` becomes an
+        ``SdkError`` ``oidc.<error>``; then the code is exchanged and the ID token validated."""
         state = params.get("state") or ""
         if not hmac.compare_digest(state.encode(), login.state.encode()):
             raise SdkError("the answer does not belong to the login started here (state)",
                            code="oidc.state")
+        issuer = params.get("iss")
+        if issuer is not None and issuer != self.issuer:
+            # RFC 9207 §2.4: an answer naming another issuer is a mix-up attack.
+            raise SdkError("the answer comes from another provider (iss)", code="oidc.iss")
         error = params.get("error")
         if error:
             description = params.get("error_description")

@@ -98,8 +98,9 @@ class DemoSystem:
         return f"{public_url.rstrip('/')}/demo/{self.site}/"
 
     def redirect_uris(self, public_url: str) -> list[str]:
-        """The OpenID Connect callback, and the home page for after logout."""
-        return [f"{self.site_url(public_url)}callback", self.site_url(public_url)]
+        """The OpenID Connect callback (after logout the provider sends the browser back to the
+        site's home page, at the same origin)."""
+        return [f"{self.site_url(public_url)}callback"]
 
     def webhook_url(self, public_url: str) -> str:
         return f"{self.site_url(public_url)}webhooks"
