@@ -34,7 +34,10 @@ from yunzhang.adapters.ratelimit import MemoryRateLimiter
 from yunzhang.bootstrap import Container, build_container
 from yunzhang.config import load_settings
 from yunzhang.demo_sites.sessions import CookieSessions
-from yunzhang.sdk import sign_webhook
+from yunzhang.domain.tokens import TokenPurpose
+from yunzhang.sdk import OidcClient, new_login, sign_webhook
+from yunzhang.sdk.jose import parse
+from yunzhang.services import token_keys
 from yunzhang.services.demo import DEMO_PASSWORD, DEMO_SYSTEMS, DEMO_USCC, seed_demo
 from yunzhang.wallet import WalletClient
 from yunzhang.web.app import create_app
@@ -294,3 +297,57 @@ def test_the_webhook_receiver_believes_only_the_platforms_signature(
         assert answer.status_code == 401 and answer.json()["code"] == code
     assert post(body).status_code == 204
     assert post(body).status_code == 204  # a redelivery is acknowledged, and counted once
+
+
+def test_the_sdk_follows_a_key_rotation_of_the_provider(demo_server: Container,
+                                                        tmp_path: Path) -> None:
+    """The SDK's OIDC client against the real provider: a login validated against its JWKS,
+    userinfo for the same person; the operator rotates the OIDC key (`yunzhang keys
+    rotate-token-key --purpose oidc`), the next ID token names a kid the SDK has not seen, it
+    fetches the JWKS once more and accepts it; a token from the old login still validates while
+    the old key is published."""
+    c = demo_server
+    base = c.settings.public_url
+    fetched: list[str] = []
+    http = httpx.Client(timeout=30, event_hooks={"request": [
+        lambda r: fetched.append(r.url.path) if r.url.path == "/oidc/jwks" else None]})
+    oidc = OidcClient(base, client_id="demo.bidding", client_secret=DEMO_SYSTEMS[0].client_secret,
+                      redirect_uri=f"{base}/demo/bidding/callback", http=http)
+    legal = phone(c, tmp_path / "legal")
+
+    def login() -> Any:
+        started = new_login()
+        page = browser(c)
+        shown = page.get(oidc.authorization_url(started.state, started.nonce,
+                                                started.code_verifier))
+        found = re.search(r'data-url="([^"]+)"', shown.text)
+        assert found
+        scan_url = unescape(found.group(1))
+        session_id = scan_url.rsplit("/", 1)[-1]
+        request = legal.read(scan_url)
+        legal.scan(request, license_password=LICENSE)
+        legal.confirm(request, license_password=LICENSE, license=DEMO_USCC)
+        answer = page.get(f"/oidc/authorize/{session_id}/done")
+        if answer.status_code == 200:
+            token = re.search(r'name="form_token" value="([^"]+)"', answer.text)
+            assert token
+            answer = page.post(f"/oidc/authorize/{session_id}/consent", data={
+                "form_token": unescape(token.group(1)), "decision": "approve"})
+        params = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["location"]).query)
+                  .items()}
+        return oidc.finish_login(params, started)
+
+    first = login()
+    assert first.id_token.enterprise and first.id_token.enterprise.uscc == DEMO_USCC
+    assert first.id_token.role == "legal_rep" and first.id_token.grants[0].all_business
+    me = oidc.userinfo(first.tokens.access_token, expected_subject=first.id_token.subject)
+    assert me.name == first.id_token.name and me.role == "legal_rep"
+    assert fetched == ["/oidc/jwks"]
+    token_keys.rotate(TokenPurpose.OIDC, caller=OPERATOR, uow=c.uow, keys=c.keys, jose=c.jose,
+                      clock=c.clock, settings=c.settings)
+    second = login()
+    old_kid = parse(first.id_token.raw).header["kid"]
+    assert parse(second.id_token.raw).header["kid"] != old_kid
+    assert fetched == ["/oidc/jwks", "/oidc/jwks"]  # fetched once more, for the new kid
+    assert oidc.validate_id_token(first.id_token.raw, nonce=first.id_token.claims["nonce"])
+    assert fetched == ["/oidc/jwks", "/oidc/jwks"]
