@@ -21,6 +21,7 @@ padding:.3rem .7rem;text-align:left}
 code{background:#f3f3f3;padding:.1rem .3rem;word-break:break-all}
 .code{font-size:2rem;font-weight:700;letter-spacing:.3rem}
 small,.muted{color:#666}
+[hidden]{display:none!important}
 """
 
 

@@ -304,9 +304,12 @@ def build_router(config: SiteConfig) -> APIRouter:
                      f"{esc(qr.binding_code)}</span></p><p class=muted>No phone? In a shell:"
                      f"<br><code>yunzhang wallet scan '{esc(qr.url)}' --yes</code></p>"
                      f"<p>扫码状态 scan: <b id=scan>{esc(STATES['pending'])}</b></p></div></div>")
+        received = "".join(f"<li>{esc(e['type'])}</li>" for e in events.of(request_id))
         body += (f'<p id=done {"" if status.completed else "hidden"}><a class="button" '
                  f'href="{home}requests/{esc(request_id)}/download">下载已盖章文件 download the '
-                 'stamped PDF</a></p><h2>回调 webhooks received</h2><ul id=events></ul>')
+                 f'stamped PDF</a> <a href="{esc(config.platform_url)}/verify">验章 verify it at '
+                 f'the platform</a></p><h2>回调 webhooks received</h2><ul id=events>{received}'
+                 f'</ul><p><a href="{home}stamp">再次申请用印 ask for another stamp</a></p>')
         body += _FOLLOW.replace("PROGRESS_URL", json.dumps(f"{home}requests/{request_id}/progress"))
         response = page(status.title, body, data)
         sessions.save(response, data)
@@ -389,9 +392,11 @@ async function follow() {
       else if (["expired", "refused", "denied"].includes(p.scan)) {
         scan.textContent += " — 刷新页面获取新二维码 reload the page for a new QR code";
       }
+      if (p.status !== "open" && p.events.length) return;  // finished, and heard of
     }
   } catch (e) {}
-  setTimeout(follow, 2000);
+  if (++polls < 600) setTimeout(follow, 2000);  // twenty minutes at most
 }
+let polls = 0;
 follow();
 </script>"""

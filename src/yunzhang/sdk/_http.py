@@ -10,6 +10,14 @@ import httpx
 from yunzhang.sdk.errors import SdkError
 
 DEFAULT_TIMEOUT = 30.0
+USER_AGENT = "yunzhang-sdk/1"  # what the platform records as the requester of scan sessions
+
+
+def new_client(timeout: float) -> httpx.Client:
+    """The SDK's own client when the business system brings none: no redirects followed (an
+    answer is the platform's, never a redirect's), a timeout, a user agent that says what it is."""
+    return httpx.Client(timeout=timeout, follow_redirects=False,
+                        headers={"user-agent": USER_AGENT})
 
 
 def send(http: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:

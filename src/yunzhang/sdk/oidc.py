@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 import httpx
 
 from yunzhang.sdk import jose
-from yunzhang.sdk._http import DEFAULT_TIMEOUT, json_object, send
+from yunzhang.sdk._http import DEFAULT_TIMEOUT, json_object, new_client, send
 from yunzhang.sdk.errors import SdkError
 
 DEFAULT_SCOPES = ("openid", "profile", "enterprise")
@@ -217,7 +217,7 @@ class OidcClient:
         self.scopes = tuple(scopes)
         self.leeway, self.auth_method = leeway, auth_method
         self._secret = client_secret
-        self._http = http or httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=False)
+        self._http = http or new_client(DEFAULT_TIMEOUT)
         self._metadata: ProviderMetadata | None = None
         self._lock = threading.Lock()
         self.keys = jose.KeySet(self._fetch_jwks)

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from yunzhang.sdk._http import DEFAULT_TIMEOUT, json_object, send
+from yunzhang.sdk._http import DEFAULT_TIMEOUT, json_object, new_client, send
 from yunzhang.sdk.errors import SdkError
 from yunzhang.sdk.oidc import Enterprise
 
@@ -211,8 +211,7 @@ class PlatformClient:
                  http: httpx.Client | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.client_id = client_id
-        self._http = http or httpx.Client(timeout=DEFAULT_TIMEOUT + MAX_WAIT,
-                                          follow_redirects=False)
+        self._http = http or new_client(DEFAULT_TIMEOUT + MAX_WAIT)
         self._auth = httpx.BasicAuth(client_id, client_secret)
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
