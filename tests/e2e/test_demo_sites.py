@@ -351,3 +351,28 @@ def test_the_sdk_follows_a_key_rotation_of_the_provider(demo_server: Container,
     assert fetched == ["/oidc/jwks", "/oidc/jwks"]  # fetched once more, for the new kid
     assert oidc.validate_id_token(first.id_token.raw, nonce=first.id_token.claims["nonce"])
     assert fetched == ["/oidc/jwks", "/oidc/jwks"]
+
+
+def test_the_agent_files_the_social_insurance_declaration(demo_server: Container,
+                                                          tmp_path: Path) -> None:
+    """The demo agent (王经办) logs in with the enterprise's e-license: the site shows their
+    precise grant for declarations with its window; they ask for the stamp and, holding a
+    seal grant for the contract seal in this business system, apply it themselves."""
+    c = demo_server
+    agent = phone(c, tmp_path / "agent", "13800000003")
+    page, _ = log_in(c, "social-insurance", agent)
+    me = page.get("/demo/social-insurance/me").text
+    assert "王经办" in me and "经办人 agent" in me
+    assert "hr.social_insurance.declare" in me and "全业务" not in me
+    assert re.search(r"<td>20\d\d-\d\d-\d\dT", me)  # the grant's window is shown
+    asked = page.post("/demo/social-insurance/stamp", data={"seal_type": "contract"})
+    request_page = asked.headers["location"]
+    url = SCAN_COMMAND.search(page.get(request_page).text)
+    assert url
+    request = agent.read(url.group(1))
+    assert request.view["scope"] == "hr.social_insurance.declare"
+    agent.scan(request, license_password=LICENSE)
+    assert agent.confirm(request, license_password=LICENSE) == "confirmed"
+    done = follow(page, f"{request_page}/progress", lambda p: p["completed"])
+    assert done["completed"], done
+    assert page.get(f"{request_page}/download").status_code == 200
