@@ -10,6 +10,7 @@ with a changed body or signed with another secret, someone else's request."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -36,7 +37,7 @@ from yunzhang.config import load_settings
 from yunzhang.demo_sites.sessions import CookieSessions
 from yunzhang.domain.tokens import TokenPurpose
 from yunzhang.sdk import OidcClient, new_login, sign_webhook
-from yunzhang.sdk.jose import parse
+from yunzhang.sdk.jose import b64url_encode, parse
 from yunzhang.services import token_keys
 from yunzhang.services.demo import DEMO_PASSWORD, DEMO_SYSTEMS, DEMO_USCC, seed_demo
 from yunzhang.wallet import WalletClient
@@ -86,15 +87,19 @@ def browser(c: Container) -> httpx.Client:
     return httpx.Client(base_url=c.settings.public_url, timeout=60, follow_redirects=False)
 
 
-def logged_in(c: Container, slug: str, **user: Any) -> httpx.Client:
+def logged_in(c: Container, slug: str, **claims: Any) -> httpx.Client:
     """A browser holding a session cookie made with the site's key, as if its callback had left
-    it (for the cases a real login cannot make)."""
+    it after a login (for the cases a real login cannot make): the ID token's claims (its
+    signature was checked at the callback, so the site does not look at it again)."""
     made = browser(c)
-    made.cookies.set(f"demo_{slug.replace('-', '_')}", sessions(c, slug).encode({"user": {
-        "sub": "p-1", "name": "张云章", "phone": LEGAL_REP, "role": "legal_rep",
-        "enterprise": {"uscc": DEMO_USCC, "name": "上海云章示范科技有限公司"},
-        "grants": [{"scope": "*", "starts_at": None, "ends_at": None}], "id_token": "x",
-        **user}}), path=f"/demo/{slug}/")
+    payload = {"sub": "p-1", "name": "张云章", "phone_number": "+8613800000001",
+               "role": "legal_rep",
+               "enterprise": {"uscc": DEMO_USCC, "name": "上海云章示范科技有限公司"},
+               "grants": [{"scope": "*"}], **claims}
+    token = "e30." + b64url_encode(json.dumps(payload).encode()) + ".c2ln"
+    made.cookies.set(f"demo_{slug.replace('-', '_')}",
+                     sessions(c, slug).encode({"user": {"id_token": token}}),
+                     path=f"/demo/{slug}/")
     return made
 
 
@@ -244,14 +249,17 @@ def test_asking_for_a_stamp_needs_an_enterprise_login(demo_server: Container,
     assert refused.status_code == 403 and "e-license" in refused.text
     odd = logged_in(c, "bidding").post("/demo/bidding/stamp", data={"seal_type": "finance"})
     assert odd.status_code == 422 and "demo.seal_type" in odd.text
-    # A cookie signed with another key (or altered) is no session at all.
-    forged = browser(c)
-    forged.cookies.set("demo_bidding", CookieSessions(b"k" * 32, name="demo_bidding",
-                                                      path="/demo/bidding/", secure=False)
-                       .encode({"user": {"name": "mallory", "enterprise": {"uscc": DEMO_USCC,
-                                                                           "name": "x"}}}),
-                       path="/demo/bidding/")
-    assert forged.get("/demo/bidding/me").headers["location"] == "/demo/bidding/login"
+    # A cookie signed with another key, or altered, is no session at all.
+    genuine = logged_in(c, "bidding", name="mallory").cookies["demo_bidding"]
+    assert "mallory" in logged_in(c, "bidding", name="mallory").get("/demo/bidding/me").text
+    payload, _, mac = genuine.partition(".")
+    other_key = CookieSessions(b"k" * 32, name="demo_bidding", path="/demo/bidding/",
+                               secure=False).encode(sessions(c, "bidding").decode(genuine))
+    flipped = payload[:-3] + ("A" if payload[-3] != "A" else "B") + payload[-2:]
+    for cookie in (other_key, f"{flipped}.{mac}", payload, "junk"):
+        forged = browser(c)
+        forged.cookies.set("demo_bidding", cookie, path="/demo/bidding/")
+        assert forged.get("/demo/bidding/me").headers["location"] == "/demo/bidding/login"
 
 
 def test_the_callback_refuses_a_foreign_state_and_the_providers_error(
@@ -362,6 +370,7 @@ def test_the_agent_files_the_social_insurance_declaration(demo_server: Container
     agent = phone(c, tmp_path / "agent", "13800000003")
     page, _ = log_in(c, "social-insurance", agent)
     me = page.get("/demo/social-insurance/me").text
+    assert len(page.cookies.get("demo_social_insurance") or "") < 2000  # well under 4 KB
     assert "王经办" in me and "经办人 agent" in me
     assert "hr.social_insurance.declare" in me and "全业务" not in me
     assert re.search(r"<td>20\d\d-\d\d-\d\dT", me)  # the grant's window is shown

@@ -21,6 +21,7 @@ from yunzhang.demo_sites.pages import esc, layout
 from yunzhang.demo_sites.sessions import CookieSessions
 from yunzhang.sdk import (
     Document,
+    Identity,
     LoginRequest,
     OidcClient,
     Placement,
@@ -30,6 +31,8 @@ from yunzhang.sdk import (
     new_login,
     verify_webhook,
 )
+from yunzhang.sdk.jose import parse
+from yunzhang.sdk.oidc import identity_fields
 
 ROLES = {"legal_rep": "法定代表人 legal representative", "admin": "管理员 license administrator",
          "agent": "经办人 agent"}
@@ -104,6 +107,20 @@ def qr_svg(url: str) -> str:
     return str(segno.make(url, error="m").svg_inline(scale=5, dark="#222"))
 
 
+def logged_in_as(data: dict[str, Any]) -> Identity | None:
+    """Who the session's ID token names. The token was validated at the callback and the cookie
+    holding it is signed with the site's key, so it is read here without checking it again (it
+    may have expired since: the site's own session lasts its cookie's lifetime). Only the token
+    is kept: its claims would double the cookie, which must stay under 4 KB."""
+    raw = (data.get("user") or {}).get("id_token")
+    if not isinstance(raw, str):
+        return None
+    try:
+        return Identity(**identity_fields(parse(raw).payload))
+    except SdkError:
+        return None
+
+
 def build_router(config: SiteConfig) -> APIRouter:
     spec, home = config.spec, f"/demo/{config.spec.slug}/"
     secure = config.platform_url.startswith("https://")
@@ -118,10 +135,10 @@ def build_router(config: SiteConfig) -> APIRouter:
     router = APIRouter(prefix=f"/demo/{spec.slug}", include_in_schema=False)
 
     def page(title: str, body: str, data: dict[str, Any], status: int = 200) -> HTMLResponse:
-        user = data.get("user")
+        user = logged_in_as(data)
         return HTMLResponse(layout(title=title, site_title=spec.title, home=home,
                                    colour=spec.colour, body=body,
-                                   user=user.get("name") or "已登录 logged in" if user else None),
+                                   user=(user.name or "已登录 logged in") if user else None),
                             status_code=status)
 
     def failure(title: str, error: SdkError, data: dict[str, Any], status: int) -> HTMLResponse:
@@ -132,11 +149,10 @@ def build_router(config: SiteConfig) -> APIRouter:
     @router.get("/", response_class=HTMLResponse)
     def index(request: Request) -> HTMLResponse:
         data = sessions.load(request)
-        user = data.get("user")
+        user = logged_in_as(data)
         if user:
-            who = esc(user.get("name"))
-            firm = user.get("enterprise")
-            body = (f"<p>欢迎 Welcome, {who}" + (f"（{esc(firm['name'])}）" if firm else "") +
+            firm = user.enterprise
+            body = (f"<p>欢迎 Welcome, {esc(user.name)}" + (f"（{esc(firm.name)}）" if firm else "") +
                     f'</p><p><a class="button" href="{home}stamp">申请用印 ask for a stamp</a> '
                     f'<a href="{home}me">我的登录信息 who is logged in</a></p>')
         else:
@@ -177,17 +193,7 @@ def build_router(config: SiteConfig) -> APIRouter:
             except SdkError as error:
                 response = failure("登录失败 login failed", error, data, 400)
             else:
-                token = done.id_token
-                data["user"] = {
-                    "sub": token.subject, "name": token.name, "phone": token.phone_number,
-                    "enterprise": ({"uscc": token.enterprise.uscc, "name": token.enterprise.name}
-                                   if token.enterprise else None),
-                    "role": token.role,
-                    "grants": [{"scope": g.scope,
-                                "starts_at": g.starts_at.isoformat() if g.starts_at else None,
-                                "ends_at": g.ends_at.isoformat() if g.ends_at else None}
-                               for g in token.grants],
-                    "id_token": token.raw}
+                data["user"] = {"id_token": done.id_token.raw}
                 response = RedirectResponse(f"{home}me", status_code=303)
         sessions.save(response, data)  # the pending login is used up either way
         return response
@@ -195,20 +201,21 @@ def build_router(config: SiteConfig) -> APIRouter:
     @router.get("/me", response_class=HTMLResponse)
     def me(request: Request) -> Response:
         data = sessions.load(request)
-        user = data.get("user")
+        user = logged_in_as(data)
         if not user:
             return RedirectResponse(f"{home}login", status_code=303)
-        firm = user.get("enterprise")
-        rows = [("姓名 name", user.get("name")), ("手机 phone", user.get("phone")),
-                ("平台用户 person id (sub)", user.get("sub")),
-                ("企业 enterprise", f"{firm['name']}（{firm['uscc']}）" if firm else
+        firm = user.enterprise
+        rows = [("姓名 name", user.name), ("手机 phone", user.phone_number),
+                ("平台用户 person id (sub)", user.subject),
+                ("企业 enterprise", f"{firm.name}（{firm.uscc}）" if firm else
                  "— 个人登录 a natural person's login, without an e-license"),
-                ("角色 role", ROLES.get(str(user.get("role")), user.get("role")) or "—")]
+                ("角色 role", ROLES.get(user.role or "", user.role) or "—")]
         table = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
         grants = "".join(
-            f"<tr><td>{esc('全业务 all business' if g['scope'] == '*' else g['scope'])}</td>"
-            f"<td>{esc(g.get('starts_at') or '—')}</td><td>{esc(g.get('ends_at') or '—')}</td>"
-            "</tr>" for g in user.get("grants") or [])
+            f"<tr><td>{esc('全业务 all business' if g.all_business else g.scope)}</td>"
+            f"<td>{esc(g.starts_at.isoformat() if g.starts_at else '—')}</td>"
+            f"<td>{esc(g.ends_at.isoformat() if g.ends_at else '—')}</td></tr>"
+            for g in user.grants)
         body = (f"<h1>已登录 Logged in</h1><table>{table}</table><h2>授权 grants in this "
                 "business system</h2>" +
                 (f"<table><tr><th>scope</th><th>from</th><th>until</th></tr>{grants}</table>"
@@ -235,10 +242,10 @@ def build_router(config: SiteConfig) -> APIRouter:
     @router.get("/stamp", response_class=HTMLResponse)
     def ask(request: Request) -> Response:
         data = sessions.load(request)
-        user = data.get("user")
+        user = logged_in_as(data)
         if not user:
             return RedirectResponse(f"{home}login", status_code=303)
-        firm = user.get("enterprise")
+        firm = user.enterprise
         if not firm:
             return page("申请用印 ask for a stamp",
                         '<h1>申请用印 Ask for a stamp</h1><p class="error">用印需要以企业身份登录：'
@@ -250,7 +257,7 @@ def build_router(config: SiteConfig) -> APIRouter:
                        for r in data.get("requests", []))
         body = (f"<h1>申请用印 Ask for a stamp</h1><p>文件 document: "
                 f'<a href="{home}document.pdf">{esc(spec.document_name)}</a></p>'
-                f'<form method="post" action="{home}stamp"><p>印章 seal of {esc(firm["name"])}: '
+                f'<form method="post" action="{home}stamp"><p>印章 seal of {esc(firm.name)}: '
                 f'<select name="seal_type">{options}</select></p><p><button>申请用印 ask for '
                 "the stamp</button></p></form><p class=muted>The platform keeps the document "
                 "until someone allowed to use the seal in this business system confirms with "
@@ -261,7 +268,8 @@ def build_router(config: SiteConfig) -> APIRouter:
     @router.post("/stamp")
     def create(request: Request, seal_type: Annotated[str, Form(max_length=40)]) -> Response:
         data = sessions.load(request)
-        firm = (data.get("user") or {}).get("enterprise")
+        user = logged_in_as(data)
+        firm = user.enterprise if user else None
         if not firm:
             return RedirectResponse(f"{home}login", status_code=303)
         if seal_type not in dict(spec.seal_types):
@@ -270,7 +278,7 @@ def build_router(config: SiteConfig) -> APIRouter:
         try:
             made = platform.create_request(
                 spec.request_title, [Document(spec.document_name, document_bytes(spec))],
-                [Step.stamp(f"{firm['uscc']}:{seal_type}", Placement(keyword="盖章处"))],
+                [Step.stamp(f"{firm.uscc}:{seal_type}", Placement(keyword="盖章处"))],
                 scope=spec.business_scope, reference=f"{spec.slug}-{uuid.uuid4().hex[:8]}")
         except SdkError as error:
             return failure("申请失败 the platform refused", error, data, 502
