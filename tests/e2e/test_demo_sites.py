@@ -36,7 +36,7 @@ from yunzhang.bootstrap import Container, build_container
 from yunzhang.config import load_settings
 from yunzhang.demo_sites.sessions import CookieSessions
 from yunzhang.domain.tokens import TokenPurpose
-from yunzhang.sdk import OidcClient, new_login, sign_webhook
+from yunzhang.sdk import OidcClient, SdkError, new_login, sign_webhook
 from yunzhang.sdk.jose import b64url_encode, parse
 from yunzhang.services import token_keys
 from yunzhang.services.demo import DEMO_PASSWORD, DEMO_SYSTEMS, DEMO_USCC, seed_demo
@@ -350,6 +350,9 @@ def test_the_sdk_follows_a_key_rotation_of_the_provider(demo_server: Container,
     assert first.id_token.role == "legal_rep" and first.id_token.grants[0].all_business
     me = oidc.userinfo(first.tokens.access_token, expected_subject=first.id_token.subject)
     assert me.name == first.id_token.name and me.role == "legal_rep"
+    with pytest.raises(SdkError) as caught:
+        oidc.userinfo("not-a-token-of-this-provider")
+    assert caught.value.status == 401 and caught.value.code == "oidc.invalid_token"
     assert fetched == ["/oidc/jwks"]
     token_keys.rotate(TokenPurpose.OIDC, caller=OPERATOR, uow=c.uow, keys=c.keys, jose=c.jose,
                       clock=c.clock, settings=c.settings)
