@@ -2,7 +2,8 @@
 # Debian packages yunzhang needs beside Python: installed when missing, never skipped.
 #   runtime: a CJK font for generated seal images (AR PL UMing, a Song/Ming face as seals use)
 #   test:    the runtime ones plus SoftHSM2 (PKCS#11 key store tests), OpenSSL (the independent
-#            validator of certificates, CRLs and OCSP answers), poppler-utils and qpdf (PDF checks)
+#            validator of certificates, CRLs and OCSP answers), poppler-utils and qpdf (PDF checks),
+#            zbar-tools (reads the QR codes of the login page)
 # Usage: ensure-packages.sh runtime|test
 set -euo pipefail
 
@@ -10,7 +11,7 @@ say() { printf 'ensure-packages: %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 runtime=(fonts-arphic-uming)
-test=("${runtime[@]}" softhsm2 openssl poppler-utils qpdf)
+test=("${runtime[@]}" softhsm2 openssl poppler-utils qpdf zbar-tools)
 case "${1:-runtime}" in
   runtime) wanted=("${runtime[@]}") ;;
   test) wanted=("${test[@]}") ;;

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import re
 import secrets
+import subprocess
 from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
@@ -75,6 +76,39 @@ def open_page(browser: TestClient, login: Login, *, user_agent: str = DESKTOP,
     assert found, response.text
     scan_url = unescape(found.group(1))
     return Page(scan_url.rsplit("/", 1)[-1], scan_url, response.text)
+
+
+def qr_text(html: str, directory: Path) -> str:
+    """What a QR reader (zbarimg, from ZBar) reads from the page's inline SVG QR code: its path
+    of horizontal runs (``M x y``, ``h n``, ``m dx dy``, one module high) drawn as a PNG."""
+    from PIL import Image, ImageDraw
+
+    svg = re.search(r"<svg[^>]*viewBox=\"0 0 (\d+) (\d+)\"[^>]*>(.*?)</svg>", html, re.S)
+    assert svg, "no inline SVG with a viewBox on the page"
+    size, scale = int(svg.group(1)), 8
+    runs = re.search(r'class="qrline"[^>]*d="([^"]+)"|d="([^"]+)"[^>]*class="qrline"',
+                     svg.group(3))
+    assert runs
+    path = runs.group(1) or runs.group(2)
+    picture = Image.new("L", (size * scale, size * scale), 255)
+    draw = ImageDraw.Draw(picture)
+    x = y = 0.0
+    for op, a, b in re.findall(r"([Mmh])(-?[\d.]+)(?:\s+(-?[\d.]+))?", path):
+        if op == "M":
+            x, y = float(a), float(b)
+        elif op == "m":
+            x, y = x + float(a), y + float(b)
+        else:
+            row = int(y)
+            draw.rectangle([x * scale, row * scale, (x + float(a)) * scale - 1,
+                            (row + 1) * scale - 1], fill=0)
+            x += float(a)
+    target = directory / "qr.png"
+    picture.save(target)
+    done = subprocess.run(["zbarimg", "--quiet", "--raw", str(target)], capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
 
 
 def wallet_for(app_client: TestClient, person: Person, directory: Path, *,

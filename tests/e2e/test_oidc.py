@@ -32,10 +32,19 @@ from tests.e2e.oidc_support import (
     exchange,
     oauth_error,
     open_page,
+    qr_text,
     wallet_for,
 )
-from tests.e2e.persons_support import limiter_on_test_clock, problem  # noqa: F401
-from tests.e2e.roles_support import Cast, cast, company, granted, post  # noqa: F401
+from tests.e2e.persons_support import limiter_on_test_clock, problem, tiny_png  # noqa: F401
+from tests.e2e.roles_support import (  # noqa: F401
+    Cast,
+    cast,
+    company,
+    granted,
+    liveness,
+    post,
+    revoke_role,
+)
 from tests.e2e.test_scan_sessions_api import open_session
 from tests.e2e.test_stamps_api import basic, register
 from yunzhang.adapters.clock import FixedClock
@@ -43,7 +52,7 @@ from yunzhang.adapters.db import tables
 from yunzhang.bootstrap import Container
 from yunzhang.domain.tokens import TokenPurpose
 from yunzhang.services import token_keys
-from yunzhang.services.audit import recent_events
+from yunzhang.services.audit import recent_events, verify_audit_chain
 from yunzhang.services.context import Caller
 from yunzhang.wallet import WalletClient
 
@@ -111,12 +120,13 @@ def test_discovery_and_the_key_set(client: TestClient) -> None:
 
 def test_a_login_with_the_license_end_to_end(client: TestClient, container: Container,
                                              cast: Cast, system: dict[str, str],
-                                             rep_wallet: WalletClient) -> None:
+                                             rep_wallet: WalletClient, tmp_path: Path) -> None:
     rep = cast.company.legal_rep
     login = Login(system["client_id"], scope="openid profile enterprise ecommerce.bidding")
     page = open_page(client, login)
     assert "<svg" in page.html and "扫码登录 某某公共资源交易平台" in page.html
     assert "yunzhang-wallet://" not in page.html  # a desktop browser shows the QR code only
+    assert qr_text(page.html, tmp_path) == page.scan_url  # what a QR reader reads from it
     shown = rep_wallet.read(page.scan_url)
     assert shown.view["action"] == "login" and "ecommerce.bidding" in shown.view["subject"]
     assert client.get(f"/oidc/authorize/{page.id}/wait").json() == {"state": "pending"}
@@ -153,6 +163,7 @@ def test_a_login_with_the_license_end_to_end(client: TestClient, container: Cont
         == [(system["client_id"], cast.company.uscc, None)]
     actions = [e.action for e in recent_events(uow=container.uow, limit=40)]
     assert {"oidc:authorize", "oidc:login", "oidc:token", "consent:give"} <= set(actions)
+    assert verify_audit_chain(uow=container.uow).intact
 
 
 def test_a_natural_person_and_an_agent_with_grants(client: TestClient, container: Container,
@@ -174,22 +185,54 @@ def test_a_natural_person_and_an_agent_with_grants(client: TestClient, container
     assert [g["scope"] for g in claims["grants"]] == ["ecommerce.bidding.full_process"]
     assert claims["grants"][0]["ends_at"] == (now + timedelta(days=2)).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
+    # Userinfo tells the grants as of now: the bidding grant revoked, it is gone.
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    [bidding] = [g for g in client.get(f"{cast.company.path('grants')}",
+                                       headers=rep.headers()).json()["grants"]
+                 if g["scopes"] == ["ecommerce.bidding.full_process"]]
+    revoked = post(client, f"/api/v1/grants/{bidding['id']}/revoke", rep, {"reason": "离职"})
+    assert revoked.status_code == 200, revoked.text
+    assert client.get("/oidc/userinfo", headers=bearer).json()["grants"] == []
+    enterprise_bearer = bearer
     # Without a license: a natural person's login, no enterprise, a consent of its own.
     person = Login(system["client_id"])
     tokens = exchange(client, system, person, login_code(client, wallet, person,
                                                          uscc=None)).json()
     claims = id_token_of(client, container, tokens, person)
     assert claims["sub"] == agent.id and "enterprise" not in claims and "role" not in claims
+    # openid alone: the identifier only.
+    bare = Login(system["client_id"], scope="openid")
+    tokens = exchange(client, system, bare, login_code(client, wallet, bare, uscc=None)).json()
+    claims = id_token_of(client, container, tokens, bare)
+    assert "name" not in claims and "phone_number" not in claims and claims["sub"] == agent.id
     listed = client.get("/api/v1/me/consents", headers=agent.headers()).json()
     assert sorted(str(c["enterprise_uscc"]) for c in listed) == sorted(
         [cast.company.uscc, "None"])
+    # The agent loses the role: the enterprise login's token stands no more; the natural
+    # person's does.
+    liveness(client, rep, tiny_png())
+    assert revoke_role(client, cast.company, rep, agent.id).status_code == 204
+    gone = client.get("/oidc/userinfo", headers=enterprise_bearer)
+    assert gone.status_code == 401 and gone.json()["error"] == "invalid_token"
+    person_bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert client.get("/oidc/userinfo", headers=person_bearer).status_code == 200
 
 
-def test_on_a_phone_the_page_links_to_the_wallet(client: TestClient,
-                                                 system: dict[str, str]) -> None:
+def test_on_a_phone_the_page_links_to_the_wallet(client: TestClient, system: dict[str, str],
+                                                 tmp_path: Path) -> None:
     page = open_page(client, Login(system["client_id"]), user_agent=PHONE)
     assert 'href="yunzhang-wallet://scan?url=http%3A%2F%2F127.0.0.1%3A8000%2Fs%2F' in page.html
-    assert page.id in page.html and "<svg" in page.html
+    assert page.id in page.html and qr_text(page.html, tmp_path) == page.scan_url
+
+
+def test_the_request_as_a_form_post(client: TestClient, system: dict[str, str]) -> None:
+    login = Login(system["client_id"])
+    page = client.post("/oidc/authorize", data=login.params(), follow_redirects=False)
+    assert page.status_code == 200 and 'data-url="' in page.text
+    error_redirect(client.post("/oidc/authorize", data=login.params(code_challenge=None),
+                               follow_redirects=False), login, "invalid_request")
+    error_page(client.post("/oidc/authorize", json=login.params(), follow_redirects=False),
+               "invalid_client")
 
 
 def test_a_wrong_client_or_redirect_uri_is_shown_never_redirected(
@@ -259,6 +302,12 @@ def test_declined_or_expired_in_the_wallet(client: TestClient, clock: FixedClock
     assert confirm_in_wallet(rep_wallet, page, uscc=None, deny=True) == "denied"
     assert error_redirect(done(client, page), login, "access_denied")["state"] == login.state
     error_page(done(client, page), "invalid_request")  # finished: no second answer
+    # Confirmed, but the page came back after the login itself expired (10 minutes).
+    slow = open_page(client, login)
+    assert confirm_in_wallet(rep_wallet, slow, uscc=None) == "confirmed"
+    clock.advance(seconds=600)
+    assert "expired" in error_redirect(done(client, slow), login,
+                                       "access_denied")["error_description"]
     late = open_page(client, login)
     clock.advance(seconds=121)
     assert client.get(f"/oidc/authorize/{late.id}/wait").json() == {"state": "expired"}

@@ -261,8 +261,9 @@ class PersonFacts:
 
 
 def user_claims(authorization: Authorization, person: PersonFacts,
-                grants: list[dict[str, str]]) -> dict[str, object]:
-    """The claims about the person the scopes release (ID token and userinfo alike)."""
+                grants: list[dict[str, str]], role: Role | None) -> dict[str, object]:
+    """The claims about the person the scopes release (ID token and userinfo alike); ``role``
+    is the one held there (at the login for the ID token, now for userinfo)."""
     claims: dict[str, object] = {"sub": str(person.id)}
     if PROFILE in authorization.scopes:
         if person.name:
@@ -271,8 +272,8 @@ def user_claims(authorization: Authorization, person: PersonFacts,
         claims["phone_number_verified"] = True  # registered with an SMS code
     if ENTERPRISE in authorization.scopes and authorization.uscc is not None:
         claims["enterprise"] = {"uscc": authorization.uscc, "name": authorization.enterprise_name}
-        if authorization.role is not None:
-            claims["role"] = authorization.role.value
+        if role is not None:
+            claims["role"] = role.value
         claims["grants"] = grants
     return claims
 
@@ -293,7 +294,7 @@ def id_token_claims(authorization: Authorization, person: PersonFacts,
     }
     if authorization.nonce is not None:
         claims["nonce"] = authorization.nonce
-    return {**claims, **user_claims(authorization, person, grants)}
+    return {**claims, **user_claims(authorization, person, grants, authorization.role)}
 
 
 def single(params: Mapping[str, list[str]], name: str) -> str | None:

@@ -277,6 +277,11 @@ def finish(authorization_id: str, poll_token: str, *, caller: Caller, uow: UnitO
             raise OAuthError("invalid_request", "this login is already finished; start a new "
                              "one at the business system", code="oidc.finished")
         state = session.state_at(now)
+        if now >= authorization.expires_at:
+            redirect = _deny(tx, authorization, "the login expired before it was finished",
+                             caller=caller, now=now, settings=settings)
+            tx.commit()
+            return Finished(redirect=redirect)
         if state in (ScanState.PENDING, ScanState.SCANNED):
             raise OAuthError("invalid_request", "the login is not confirmed in the wallet yet",
                              code="oidc.not_confirmed")

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from yunzhang.config import Settings
 from yunzhang.domain.audit import AuditRecord, AuditTag
-from yunzhang.domain.business_systems import BusinessSystem
+from yunzhang.domain.business_systems import BusinessSystem, SystemStatus
 from yunzhang.domain.oidc import (
     OWN_SCOPES,
     Authorization,
@@ -93,15 +93,15 @@ def _person(tx: UnitOfWork, authorization: Authorization) -> PersonFacts:
 
 
 def _grants(tx: UnitOfWork, authorization: Authorization, system: BusinessSystem | None,
-            clock: Clock) -> list[dict[str, str]]:
+            clock: Clock, role: Role | None) -> list[dict[str, str]]:
     now = clock.now()
     wanted = business_scopes(authorization.scopes) or (system.scopes if system else [])
-    if authorization.role is not Role.AGENT or authorization.enterprise_id is None \
+    if role is not Role.AGENT or authorization.enterprise_id is None \
             or authorization.person_id is None:
-        return grant_claims(authorization.role, [], wanted, now)
+        return grant_claims(role, [], wanted, now)
     found = tx.grants.of_grantee(authorization.person_id, authorization.enterprise_id,
                                  ending_after=now)
-    return grant_claims(authorization.role, found, wanted, now)
+    return grant_claims(role, found, wanted, now)
 
 
 @refusals_audited(AuditTag.OIDC_TOKEN, lambda cmd: f"business_system:"
@@ -147,7 +147,8 @@ def exchange(cmd: ExchangeCode, *, caller: Caller, uow: UnitOfWorkFactory, clock
             lifetime = settings.oidc_token_seconds
             access_token = keyring.token()
             claims = id_token_claims(authorization, _person(tx, authorization),
-                                     _grants(tx, authorization, system, clock),
+                                     _grants(tx, authorization, system, clock,
+                                             authorization.role),
                                      issuer=issuer(settings), at=now, lifetime_seconds=lifetime,
                                      access_token=access_token)
             id_token = token_keys.sign(tx, TokenPurpose.OIDC, claims, typ=ID_TOKEN_TYP,
@@ -179,8 +180,21 @@ def userinfo(access_token: str | None, *, uow: UnitOfWorkFactory, clock: Clock,
             raise OAuthInvalidToken("invalid_token", "the access token is unknown, expired or "
                                     "revoked", code="oidc.token_invalid")
         system = tx.business_systems.by_client_id(authorization.client_id)
-        return user_claims(authorization, _person(tx, authorization),
-                           _grants(tx, authorization, system, clock))
+        person = tx.persons.get(authorization.person_id) if authorization.person_id else None
+        # What the login stood on must still stand: the business system, the person, and their
+        # role in the enterprise they logged in for (its current one is told).
+        held = (tx.memberships.active(authorization.person_id, authorization.enterprise_id)
+                if authorization.enterprise_id is not None and authorization.person_id else None)
+        if system is None or system.status is not SystemStatus.ACTIVE or person is None \
+                or person.status != "active" or (authorization.enterprise_id is not None
+                                                 and (held is None or held.role is None)):
+            raise OAuthInvalidToken("invalid_token", "the access token no longer stands: the "
+                                    "business system, the person or their role there is gone",
+                                    code="oidc.token_invalid")
+        role = held.role if held is not None else None
+        facts = PersonFacts(person.id, person.name, person.phone)
+        return user_claims(authorization, facts, _grants(tx, authorization, system, clock, role),
+                           role)
 
 
 @dataclass(frozen=True)

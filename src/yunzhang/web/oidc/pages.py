@@ -17,6 +17,7 @@ from yunzhang.errors import OAuthError
 from yunzhang.services.oidc import Begun, ConsentAsk
 
 WALLET_SCHEME = "yunzhang-wallet://scan?url="
+_MASK = 1  # horizontal stripes
 _PHONE = re.compile(r"Android|iPhone|iPad|iPod|Mobile|HarmonyOS|MicroMessenger", re.I)
 
 _STYLE = """body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;max-width:28rem;
@@ -61,7 +62,10 @@ def login_page(begun: Begun, *, user_agent: str | None) -> HTMLResponse:
     base = f"/oidc/authorize/{quote(session.id)}"
     nonce = secrets.token_urlsafe(16)
     until = session.expires_at.astimezone(CST).strftime("%H:%M:%S (UTC+8)")
-    qr = segno.make(url, error="m").svg_inline(omitsize=True, dark="#000", light="#fff")
+    # A fixed mask pattern: any of the eight decodes (ISO/IEC 18004 §7.8); choosing the best by
+    # its penalty score would take three times as long as the rest of the code, per login.
+    qr = segno.make(url, error="m", mask=_MASK, boost_error=False).svg_inline(
+        omitsize=True, dark="#000", light="#fff")
     link = (f'<p><a class="wallet" id="wallet-link" href="{escape(same_device_link(url))}">'
             f'打开云章钱包登录 · Open the wallet</a></p><p class="muted">或在另一台设备上扫码 · '
             f'or scan this code from another device:</p>' if is_phone(user_agent) else "")
@@ -82,8 +86,12 @@ check what is asked and confirm.</span></p>{link}
                scanned: "已扫码，请在钱包中确认 · scanned: confirm in the wallet"}};
   function poll() {{
     fetch(base + "/wait?wait=20", {{credentials: "same-origin", cache: "no-store"}})
-      .then(function (r) {{ if (!r.ok) throw new Error(r.status); return r.json(); }})
+      .then(function (r) {{
+        if (r.status === 404) {{ status.textContent = "此登录已失效 · this login is no longer valid";
+                                return null; }}
+        if (!r.ok) throw new Error(r.status); return r.json(); }})
       .then(function (s) {{
+        if (s === null) return;
         if (s.state === "pending" || s.state === "scanned") {{
           status.textContent = words[s.state]; poll(); return;
         }}
