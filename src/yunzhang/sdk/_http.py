@@ -3,6 +3,7 @@ documents become ``SdkError``."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -44,11 +45,16 @@ def refusal(response: httpx.Response) -> SdkError:
             return SdkError(str(body.get("detail") or body.get("title") or f"HTTP {status}"),
                             code=body["code"], status=status)
         if isinstance(body.get("error"), str):
-            description = body.get("error_description")
-            return SdkError(f"the provider refused: {body['error']}"
-                            + (f" ({description})" if isinstance(description, str) else ""),
-                            code=f"oidc.{body['error']}", status=status)
+            return SdkError(f"the provider refused: {body['error'][:60]}"
+                            + (f" ({description[:200]})"
+                               if isinstance(description := body.get("error_description"), str)
+                               else ""), code=oauth_code(body["error"]), status=status)
     return SdkError(f"the platform answered HTTP {status}", code="platform.http", status=status)
+
+
+def oauth_code(error: str) -> str:
+    """An OAuth ``error`` value (RFC 6749 §4.1.2.1, §5.2) as the SDK's code ``oidc.<error>``."""
+    return f"oidc.{re.sub(r'[^a-z_]', '', error.lower())[:40] or 'error'}"
 
 
 def json_object(response: httpx.Response, what: str) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 import httpx
 
 from yunzhang.sdk import jose
-from yunzhang.sdk._http import DEFAULT_TIMEOUT, json_object, new_client, send
+from yunzhang.sdk._http import DEFAULT_TIMEOUT, json_object, new_client, oauth_code, send
 from yunzhang.sdk.errors import SdkError
 
 DEFAULT_SCOPES = ("openid", "profile", "enterprise")
@@ -408,7 +408,7 @@ class OidcClient:
             description = params.get("error_description")
             raise SdkError(f"the provider refused the login: {error[:60]}"
                            + (f" ({description[:200]})" if description else ""),
-                           code=f"oidc.{re.sub(r'[^a-z_]', '', error.lower())[:40] or 'error'}")
+                           code=oauth_code(error))
         tokens = self.exchange_code(params.get("code") or "", login.code_verifier)
         return Login(tokens, self.validate_id_token(tokens.id_token, nonce=login.nonce,
                                                     access_token=tokens.access_token, now=now))
