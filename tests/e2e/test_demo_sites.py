@@ -111,11 +111,12 @@ def phone(c: Container, directory: Path, number: str = LEGAL_REP) -> WalletClien
 
 
 def log_in(c: Container, slug: str, wallet_: WalletClient, *, license: str | None = DEMO_USCC,
-           deny: bool = False) -> tuple[httpx.Client, httpx.Response]:
+           deny: bool = False, page: httpx.Client | None = None
+           ) -> tuple[httpx.Client, httpx.Response]:
     """扫码登录 as a browser does it: the site's login, the provider's page and its QR code, the
     wallet's answer, the page's long poll, the consent page, back to the site's callback. The
     browser and the callback's answer."""
-    page = browser(c)
+    page = page or browser(c)
     started = page.get(f"/demo/{slug}/login")
     assert started.status_code == 303
     authorize = started.headers["location"]
@@ -388,3 +389,16 @@ def test_the_agent_files_the_social_insurance_declaration(demo_server: Container
     done = follow(page, f"{request_page}/progress", lambda p: p["completed"])
     assert done["completed"], done
     assert page.get(f"{request_page}/download").status_code == 200
+
+
+def test_another_person_logging_in_in_the_same_browser_sees_none_of_the_last_ones_requests(
+        demo_server: Container, tmp_path: Path) -> None:
+    c = demo_server
+    page, _ = log_in(c, "bidding", phone(c, tmp_path / "legal"))
+    request_page = page.post("/demo/bidding/stamp", data={"seal_type": "contract"}) \
+        .headers["location"]
+    assert request_page.rsplit("/", 1)[-1] in page.get("/demo/bidding/stamp").text
+    log_in(c, "bidding", phone(c, tmp_path / "agent", "13800000003"), page=page)
+    assert "王经办" in page.get("/demo/bidding/me").text
+    assert request_page.rsplit("/", 1)[-1] not in page.get("/demo/bidding/stamp").text
+    assert page.get(request_page).status_code == 404

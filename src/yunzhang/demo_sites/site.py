@@ -193,6 +193,9 @@ def build_router(config: SiteConfig) -> APIRouter:
             except SdkError as error:
                 response = failure("登录失败 login failed", error, data, 400)
             else:
+                before = logged_in_as(data)
+                if before is None or before.subject != done.id_token.subject:
+                    data = {}  # someone else in this browser: none of the last one's requests
                 data["user"] = {"id_token": done.id_token.raw}
                 response = RedirectResponse(f"{home}me", status_code=303)
         sessions.save(response, data)  # the pending login is used up either way
