@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     # OpenID Connect provider (docs/oidc.md)
     oidc_code_seconds: int = Field(default=60, ge=10, le=600)  # RFC 6749 §4.1.2: at most 10 min
     oidc_request_seconds: int = Field(default=600, ge=120, le=3600)  # the page and its consent
+    oidc_refresh_seconds: int = Field(default=43200, ge=0, le=30 * 86400)  # 0: no refresh tokens
 
     # Providers
     sms_sender: Provider = "dev"

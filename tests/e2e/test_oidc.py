@@ -43,6 +43,7 @@ from tests.e2e.roles_support import (  # noqa: F401
     granted,
     liveness,
     post,
+    relog,
     revoke_role,
 )
 from tests.e2e.test_scan_sessions_api import open_session
@@ -509,3 +510,81 @@ def test_logout(client: TestClient, cast: Cast, system: dict[str, str],
     assert out.headers["location"] == "https://bidding.example/logged-out?state=bye"
     assert client.get("/oidc/userinfo", headers=bearer).status_code == 401
     assert client.get("/oidc/logout").status_code == 200  # nothing to end: a page
+
+
+def refresh(client: TestClient, system: dict[str, str], token: str,
+            **extra: str) -> Any:
+    return client.post("/oidc/token", data={"grant_type": "refresh_token",
+                                            "refresh_token": token, **extra},
+                       headers=basic(system["client_id"], system["secret"]))
+
+
+def test_refresh_tokens_rotate_and_a_replayed_one_revokes_the_login(
+        client: TestClient, container: Container, clock: FixedClock, cast: Cast,
+        system: dict[str, str], rep_wallet: WalletClient) -> None:
+    login = Login(system["client_id"])
+    first = exchange(client, system, login, login_code(client, rep_wallet, login,
+                                                       uscc=cast.company.uscc)).json()
+    assert first["refresh_token"]
+    clock.advance(seconds=1800)
+    renewed = refresh(client, system, first["refresh_token"])
+    assert renewed.status_code == 200 and renewed.headers["cache-control"] == "no-store"
+    second = renewed.json()
+    assert second["refresh_token"] != first["refresh_token"] and second["expires_in"] == 3600
+    # OpenID Connect Core §12.2: the same person and login, a new iat, no nonce.
+    keys = JsonWebKey.import_key_set(client.get("/oidc/jwks").json())
+    old_claims = jwt.decode(first["id_token"], keys)
+    new_claims = jwt.decode(second["id_token"], keys, claims_cls=CodeIDToken,
+                            claims_options={"iss": {"value": ISSUER}},
+                            claims_params={"client_id": login.client_id,
+                                           "access_token": second["access_token"]})
+    new_claims.validate(now=int(clock.now().timestamp()))
+    assert "nonce" not in new_claims and new_claims["iat"] == old_claims["iat"] + 1800
+    assert (new_claims["sub"], new_claims["auth_time"], new_claims["sid"]) == (
+        old_claims["sub"], old_claims["auth_time"], old_claims["sid"])
+    assert new_claims["role"] == "legal_rep"
+    # The access token before the refresh is replaced; the new one works.
+    assert client.get("/oidc/userinfo", headers={
+        "Authorization": f"Bearer {first['access_token']}"}).status_code == 401
+    bearer = {"Authorization": f"Bearer {second['access_token']}"}
+    assert client.get("/oidc/userinfo", headers=bearer).status_code == 200
+    # Another client, a wider scope, an unknown token: refused, nothing changes.
+    other = register(client, "other.portal")
+    oauth_error(refresh(client, other, second["refresh_token"]), 400, "invalid_grant")
+    oauth_error(refresh(client, system, second["refresh_token"], scope="openid enterprise x"),
+                400, "invalid_scope")
+    oauth_error(refresh(client, system, "no-such-token"), 400, "invalid_grant")
+    oauth_error(refresh(client, {**system, "secret": "wrong"}, second["refresh_token"]), 401,
+                "invalid_client")
+    assert client.get("/oidc/userinfo", headers=bearer).status_code == 200
+    # The replaced refresh token once more: someone holds a copy; the login's tokens die.
+    body = oauth_error(refresh(client, system, first["refresh_token"]), 400, "invalid_grant")
+    assert "revoked" in body["error_description"]
+    assert client.get("/oidc/userinfo", headers=bearer).status_code == 401
+    oauth_error(refresh(client, system, second["refresh_token"]), 400, "invalid_grant")
+    assert "oidc:refresh_replay" in [e.action for e in recent_events(uow=container.uow,
+                                                                    limit=20)]
+
+
+def test_a_refresh_token_lives_as_long_as_the_login_and_its_consent(
+        client: TestClient, clock: FixedClock, cast: Cast, system: dict[str, str],
+        rep_wallet: WalletClient) -> None:
+    rep = cast.company.legal_rep
+    login = Login(system["client_id"])
+    tokens = exchange(client, system, login, login_code(client, rep_wallet, login,
+                                                        uscc=cast.company.uscc)).json()
+    clock.advance(seconds=43200 - 600)
+    near_end = refresh(client, system, tokens["refresh_token"]).json()
+    assert near_end["expires_in"] == 600  # an access token never outlives its login
+    clock.advance(seconds=600)
+    body = oauth_error(refresh(client, system, near_end["refresh_token"]), 400, "invalid_grant")
+    assert "expired" in body["error_description"]
+    # A consent withdrawn ends the refresh tokens of its logins too.
+    again = Login(system["client_id"])
+    fresh = exchange(client, system, again, login_code(client, rep_wallet, again,
+                                                       uscc=cast.company.uscc,
+                                                       consents=False)).json()
+    rep = relog(client, rep)  # twelve hours on: the web session of the morning ended
+    [given] = client.get("/api/v1/me/consents", headers=rep.headers()).json()
+    assert post(client, f"/api/v1/me/consents/{given['id']}/withdraw", rep).status_code == 200
+    oauth_error(refresh(client, system, fresh["refresh_token"]), 400, "invalid_grant")

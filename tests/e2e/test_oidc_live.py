@@ -126,6 +126,11 @@ def test_authlib_logs_in_with_the_wallet_and_validates_the_id_token(live: Live) 
     assert [g["scope"] for g in claims["grants"]] == ["ecommerce.bidding.full_process"]
     info = rp.get(metadata["userinfo_endpoint"])
     assert info.status_code == 200 and info.json()["sub"] == claims["sub"]
+    # Authlib refreshes the tokens with the refresh token (rotated).
+    renewed = rp.refresh_token(metadata["token_endpoint"])
+    assert renewed["access_token"] != token["access_token"]
+    assert renewed["refresh_token"] != token["refresh_token"]
+    assert rp.get(metadata["userinfo_endpoint"]).json()["sub"] == claims["sub"]
     # The code once more: refused, and the tokens of the first use stop working.
     again = httpx.post(metadata["token_endpoint"], auth=("live.bidding", secret), data={
         "grant_type": "authorization_code", "code": query_of(location)["code"],

@@ -97,6 +97,8 @@ class AuditTag(StrEnum):
     OIDC_DENY = "oidc:deny"
     OIDC_TOKEN = "oidc:token"
     OIDC_CODE_REPLAY = "oidc:code_replay"  # a code used twice: its tokens revoked
+    OIDC_REFRESH = "oidc:refresh"
+    OIDC_REFRESH_REPLAY = "oidc:refresh_replay"  # a replaced refresh token used: tokens revoked
     OIDC_LOGOUT = "oidc:logout"
     CONSENT_GIVE = "consent:give"
     CONSENT_WITHDRAW = "consent:withdraw"

@@ -143,6 +143,9 @@ class Authorization:
     code_expires_at: datetime | None = None
     access_hash: str | None = field(default=None, repr=False)
     access_expires_at: datetime | None = None
+    refresh_hash: str | None = field(default=None, repr=False)
+    previous_refresh_hash: str | None = field(default=None, repr=False)  # to notice its reuse
+    refresh_expires_at: datetime | None = None  # from the login on, not renewed by a refresh
     redeemed_at: datetime | None = None
     revoked_at: datetime | None = None
 
@@ -166,14 +169,34 @@ class Authorization:
     def deny(self, at: datetime) -> None:
         self.status, self.revoked_at = AuthorizationStatus.DENIED, at
 
-    def redeem(self, access_hash: str, at: datetime, until: datetime) -> None:
+    def redeem(self, access_hash: str, at: datetime, until: datetime, *,
+               refresh_hash: str | None = None, refresh_until: datetime | None = None) -> None:
         """Exchange the code once (RFC 6749 §4.1.2: single use, short-lived)."""
         if self.status is not AuthorizationStatus.CODE_ISSUED:
             raise OAuthError("invalid_grant", "the code was already used", code="oidc.code_used")
         if self.code_expires_at is None or at >= self.code_expires_at:
             raise OAuthError("invalid_grant", "the code expired", code="oidc.code_expired")
         self.access_hash, self.access_expires_at = access_hash, until
+        self.refresh_hash, self.refresh_expires_at = refresh_hash, refresh_until
         self.status, self.redeemed_at = AuthorizationStatus.REDEEMED, at
+
+    def refresh(self, presented_hash: str, access_hash: str, refresh_hash: str, at: datetime,
+                until: datetime) -> None:
+        """New tokens for the current refresh token, which is replaced (rotation, OAuth 2.0
+        Security BCP §4.14.2); the one before it presented again means a copy is in other
+        hands: the caller revokes the login."""
+        if self.status is not AuthorizationStatus.REDEEMED or self.refresh_hash is None:
+            raise OAuthError("invalid_grant", "the refresh token was revoked",
+                             code="oidc.refresh_revoked")
+        if presented_hash != self.refresh_hash:
+            raise OAuthError("invalid_grant", "the refresh token was already used; the tokens "
+                             "of this login are revoked", code="oidc.refresh_used")
+        if self.refresh_expires_at is None or at >= self.refresh_expires_at:
+            raise OAuthError("invalid_grant", "the refresh token expired: log in again",
+                             code="oidc.refresh_expired")
+        self.previous_refresh_hash, self.refresh_hash = self.refresh_hash, refresh_hash
+        self.access_hash, self.access_expires_at = access_hash, min(until,
+                                                                   self.refresh_expires_at)
 
     def revoke(self, at: datetime) -> None:
         """Its tokens count no more (a replayed code, a logout, a consent withdrawn)."""
@@ -280,9 +303,11 @@ def user_claims(authorization: Authorization, person: PersonFacts,
 
 def id_token_claims(authorization: Authorization, person: PersonFacts,
                     grants: list[dict[str, str]], *, issuer: str, at: datetime,
-                    lifetime_seconds: int, access_token: str) -> dict[str, object]:
+                    lifetime_seconds: int, access_token: str, role: Role | None = None,
+                    refreshed: bool = False) -> dict[str, object]:
     """OpenID Connect Core §2 and §3.1.3.6: iss, sub, aud, exp, iat, auth_time, nonce, at_hash,
-    sid (for RP-initiated logout), amr, and the person's claims."""
+    sid (for RP-initiated logout), amr, and the person's claims. A refreshed one (§12.2) keeps
+    auth_time, has no nonce, and tells the role held now."""
     issued = int(at.timestamp())
     claims: dict[str, object] = {
         "iss": issuer, "aud": authorization.client_id, "iat": issued,
@@ -292,9 +317,10 @@ def id_token_claims(authorization: Authorization, person: PersonFacts,
         # RFC 8176: a software-secured key on the device, unlocked with the license password.
         "amr": ["swk", "pin"],
     }
-    if authorization.nonce is not None:
+    if authorization.nonce is not None and not refreshed:
         claims["nonce"] = authorization.nonce
-    return {**claims, **user_claims(authorization, person, grants, authorization.role)}
+    held = role if refreshed else authorization.role
+    return {**claims, **user_claims(authorization, person, grants, held)}
 
 
 def single(params: Mapping[str, list[str]], name: str) -> str | None:

@@ -44,6 +44,7 @@ from yunzhang.services.oidc import CODE_PURPOSE, issuer, redirect_to
 from yunzhang.services.ports import Clock, JoseCodec, Keyring, KeyStore, UnitOfWork, UnitOfWorkFactory
 
 ACCESS_PURPOSE = "oidc_access"
+REFRESH_PURPOSE = "oidc_refresh"
 ID_TOKEN_TYP = "JWT"
 
 
@@ -82,6 +83,7 @@ class Tokens:
     id_token: str
     expires_in: int
     scope: str
+    refresh_token: str | None = None
 
 
 def _person(tx: UnitOfWork, authorization: Authorization) -> PersonFacts:
@@ -146,6 +148,7 @@ def exchange(cmd: ExchangeCode, *, caller: Caller, uow: UnitOfWorkFactory, clock
                                  "code_challenge (PKCE S256)", code="oidc.pkce")
             lifetime = settings.oidc_token_seconds
             access_token = keyring.token()
+            refresh_token = keyring.token() if settings.oidc_refresh_seconds else None
             claims = id_token_claims(authorization, _person(tx, authorization),
                                      _grants(tx, authorization, system, clock,
                                              authorization.role),
@@ -153,15 +156,19 @@ def exchange(cmd: ExchangeCode, *, caller: Caller, uow: UnitOfWorkFactory, clock
                                      access_token=access_token)
             id_token = token_keys.sign(tx, TokenPurpose.OIDC, claims, typ=ID_TOKEN_TYP,
                                        keys=keys, jose=jose, clock=clock, settings=settings)
-            authorization.redeem(keyring.secret_hash(ACCESS_PURPOSE, access_token), now,
-                                 now + timedelta(seconds=lifetime))
+            authorization.redeem(
+                keyring.secret_hash(ACCESS_PURPOSE, access_token), now,
+                now + timedelta(seconds=lifetime),
+                refresh_hash=refresh_token and keyring.secret_hash(REFRESH_PURPOSE, refresh_token),
+                refresh_until=now + timedelta(seconds=settings.oidc_refresh_seconds))
             tx.audit.record(AuditRecord(AuditTag.OIDC_TOKEN, caller.actor,
                                         f"oidc:{authorization.id}", details={
                                             "business_system": system.client_id,
                                             "person": str(authorization.person_id),
                                             "scopes": authorization.scopes}))
             tx.commit()
-            return Tokens(access_token, id_token, lifetime, " ".join(authorization.scopes))
+            return Tokens(access_token, id_token, lifetime, " ".join(authorization.scopes),
+                          refresh_token)
     assert replayed is not None
     raise OAuthError("invalid_grant", "the code was already used; the tokens issued for it "
                      "are revoked", code="oidc.code_used")
@@ -180,21 +187,104 @@ def userinfo(access_token: str | None, *, uow: UnitOfWorkFactory, clock: Clock,
             raise OAuthInvalidToken("invalid_token", "the access token is unknown, expired or "
                                     "revoked", code="oidc.token_invalid")
         system = tx.business_systems.by_client_id(authorization.client_id)
-        person = tx.persons.get(authorization.person_id) if authorization.person_id else None
-        # What the login stood on must still stand: the business system, the person, and their
-        # role in the enterprise they logged in for (its current one is told).
-        held = (tx.memberships.active(authorization.person_id, authorization.enterprise_id)
-                if authorization.enterprise_id is not None and authorization.person_id else None)
-        if system is None or system.status is not SystemStatus.ACTIVE or person is None \
-                or person.status != "active" or (authorization.enterprise_id is not None
-                                                 and (held is None or held.role is None)):
+        standing = _standing(tx, authorization, system)
+        if standing is None:
             raise OAuthInvalidToken("invalid_token", "the access token no longer stands: the "
                                     "business system, the person or their role there is gone",
                                     code="oidc.token_invalid")
-        role = held.role if held is not None else None
-        facts = PersonFacts(person.id, person.name, person.phone)
+        role, facts = standing
         return user_claims(authorization, facts, _grants(tx, authorization, system, clock, role),
                            role)
+
+
+def _standing(tx: UnitOfWork, authorization: Authorization, system: BusinessSystem | None
+              ) -> tuple[Role | None, PersonFacts] | None:
+    """What the login stood on, if it still stands: the business system, the person, and
+    their role in the enterprise they logged in for (the role held now)."""
+    person = tx.persons.get(authorization.person_id) if authorization.person_id else None
+    if system is None or system.status is not SystemStatus.ACTIVE or person is None \
+            or person.status != "active":
+        return None
+    facts = PersonFacts(person.id, person.name, person.phone)
+    if authorization.enterprise_id is None:
+        return None, facts
+    held = tx.memberships.active(person.id, authorization.enterprise_id)
+    if held is None or held.role is None:
+        return None
+    return held.role, facts
+
+
+@dataclass(frozen=True)
+class RefreshTokens:
+    client: ClientCredentials | None
+    refresh_token: str | None
+    scope: str | None = None
+
+
+@refusals_audited(AuditTag.OIDC_REFRESH, lambda cmd: f"business_system:"
+                  f"{cmd.client.client_id[:64] if cmd.client else '?'}")
+def refresh(cmd: RefreshTokens, *, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
+            keyring: Keyring, keys: KeyStore, jose: JoseCodec, settings: Settings) -> Tokens:
+    """grant_type=refresh_token (RFC 6749 §6, OpenID Connect Core §12): a new access token, a
+    new refresh token in place of the one presented, and a new ID token (§12.2: no nonce, the
+    login's auth_time, the role held now), while the login still stands. The refresh token
+    before the current one, presented again, revokes the login's tokens."""
+    system = authenticate_client(cmd.client, caller=caller, uow=uow, keyring=keyring)
+    if not cmd.refresh_token:
+        raise OAuthError("invalid_request", "refresh_token is required",
+                         code="oidc.token_parameters")
+    presented = keyring.secret_hash(REFRESH_PURPOSE, cmd.refresh_token[:200])
+    now = clock.now()
+    replayed = False
+    with uow(request_id=caller.request_id) as tx:
+        authorization = tx.oidc_authorizations.by_refresh_hash(presented)
+        if authorization is None:
+            raise OAuthError("invalid_grant", "unknown refresh token", code="oidc.refresh_unknown")
+        if authorization.client_id != system.client_id:
+            raise OAuthError("invalid_grant", "the refresh token was issued to another client",
+                             code="oidc.refresh_client")
+        access_token, refresh_token = keyring.token(), keyring.token()
+        lifetime = settings.oidc_token_seconds
+        try:
+            authorization.refresh(presented, keyring.secret_hash(ACCESS_PURPOSE, access_token),
+                                  keyring.secret_hash(REFRESH_PURPOSE, refresh_token), now,
+                                  now + timedelta(seconds=lifetime))
+        except OAuthError as refused:
+            if refused.code != "oidc.refresh_used" or not authorization.live:
+                raise
+            authorization.revoke(now)
+            tx.audit.record(AuditRecord(AuditTag.OIDC_REFRESH_REPLAY, caller.actor,
+                                        f"oidc:{authorization.id}", details={
+                                            "business_system": system.client_id,
+                                            "person": str(authorization.person_id)}))
+            tx.commit()
+            replayed = True
+        if not replayed:
+            if cmd.scope is not None and not set(cmd.scope.split()) <= set(authorization.scopes):
+                raise OAuthError("invalid_scope", "a refresh cannot widen the scope of the login",
+                                 code="oidc.refresh_scope")
+            standing = _standing(tx, authorization, system)
+            if standing is None:
+                raise OAuthError("invalid_grant", "the login no longer stands: the person or "
+                                 "their role there is gone", code="oidc.refresh_standing")
+            role, facts = standing
+            claims = id_token_claims(authorization, facts,
+                                     _grants(tx, authorization, system, clock, role),
+                                     issuer=issuer(settings), at=now, lifetime_seconds=lifetime,
+                                     access_token=access_token, role=role, refreshed=True)
+            id_token = token_keys.sign(tx, TokenPurpose.OIDC, claims, typ=ID_TOKEN_TYP,
+                                       keys=keys, jose=jose, clock=clock, settings=settings)
+            tx.audit.record(AuditRecord(AuditTag.OIDC_REFRESH, caller.actor,
+                                        f"oidc:{authorization.id}", details={
+                                            "business_system": system.client_id,
+                                            "person": str(authorization.person_id)}))
+            tx.commit()
+            assert authorization.access_expires_at is not None
+            expires_in = int((authorization.access_expires_at - now).total_seconds())
+            return Tokens(access_token, id_token, expires_in, " ".join(authorization.scopes),
+                          refresh_token)
+    raise OAuthError("invalid_grant", "the refresh token was already used; the tokens of this "
+                     "login are revoked", code="oidc.refresh_used")
 
 
 @dataclass(frozen=True)
@@ -275,7 +365,7 @@ def discovery(settings: Settings, business: list[str]) -> dict[str, object]:
         "scopes_supported": [*OWN_SCOPES, *business],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],

@@ -614,6 +614,10 @@ class AuthorizationRepository(Protocol):
 
     def by_access_hash(self, access_hash: str) -> Authorization | None: ...
 
+    def by_refresh_hash(self, refresh_hash: str) -> Authorization | None:
+        """The login whose current or previous refresh token this is, locked."""
+        ...
+
     def live(self, person_id: uuid.UUID, client_id: str,
              enterprise_id: uuid.UUID | None) -> list[Authorization]:
         """The person's authorizations at this business system for this enterprise whose tokens

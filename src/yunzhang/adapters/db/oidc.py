@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from yunzhang.adapters.db import tables
@@ -30,6 +30,13 @@ class SqlAuthorizations:
     def by_access_hash(self, access_hash: str) -> Authorization | None:
         c = tables.oidc_authorizations.c
         return self._s.scalars(select(Authorization).where(c.access_hash == access_hash)).first()
+
+    def by_refresh_hash(self, refresh_hash: str) -> Authorization | None:
+        """The login whose current or previous refresh token this is, locked."""
+        c = tables.oidc_authorizations.c
+        query = select(Authorization).where(or_(c.refresh_hash == refresh_hash,
+                                                c.previous_refresh_hash == refresh_hash))
+        return self._s.scalars(query.with_for_update()).first()
 
     def live(self, person_id: uuid.UUID, client_id: str,
              enterprise_id: uuid.UUID | None) -> list[Authorization]:

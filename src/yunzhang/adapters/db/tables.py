@@ -622,10 +622,15 @@ oidc_authorizations = Table(
     Column("code_expires_at", UtcDateTime()),
     Column("access_hash", String(64)),
     Column("access_expires_at", UtcDateTime()),
+    Column("refresh_hash", String(64)),
+    Column("previous_refresh_hash", String(64)),
+    Column("refresh_expires_at", UtcDateTime()),
     Column("redeemed_at", UtcDateTime()),
     Column("revoked_at", UtcDateTime()),
     Index("ix_oidc_authorizations_code_hash", "code_hash", unique=True),
     Index("ix_oidc_authorizations_access_hash", "access_hash", unique=True),
+    Index("ix_oidc_authorizations_refresh_hash", "refresh_hash", unique=True),
+    Index("ix_oidc_authorizations_previous_refresh_hash", "previous_refresh_hash"),
     Index("ix_oidc_authorizations_person", "person_id", "client_id"),
 )
 

@@ -90,27 +90,40 @@ def _credentials(request: Request, form: dict[str, list[str]]) -> ClientCredenti
 
 @router.post("/oidc/token")
 async def token(request: Request, caller: AnonymousCaller, c: ContainerDep) -> JSONResponse:
-    """A code for an ID token and an access token (grant_type=authorization_code, PKCE S256
-    required; client_secret_basic or client_secret_post). Errors are RFC 6749 §5.2 JSON."""
+    """A code for an ID token, an access token and a refresh token
+    (grant_type=authorization_code, PKCE S256 required), or new ones for the refresh token
+    (grant_type=refresh_token); client_secret_basic or client_secret_post. Errors are RFC 6749
+    §5.2 JSON."""
     try:
         form = await _form(request)
         credentials = _credentials(request, form)
         grant_type = single(form, "grant_type")
         if grant_type is None:
             raise OAuthError("invalid_request", "grant_type is required", code="oidc.grant_type")
-        if grant_type != "authorization_code":
-            raise OAuthError("unsupported_grant_type", "only grant_type=authorization_code is "
-                             "supported", code="oidc.grant_type")
-        cmd = oidc_tokens.ExchangeCode(credentials, single(form, "code"),
-                                       single(form, "redirect_uri"), single(form, "code_verifier"))
-        issued = await run_in_threadpool(
-            oidc_tokens.exchange, cmd, caller=caller, uow=c.uow, clock=c.clock,
-            keyring=c.keyring, keys=c.keys, jose=c.jose, settings=c.settings)
+        if grant_type == "authorization_code":
+            issued = await run_in_threadpool(
+                oidc_tokens.exchange, oidc_tokens.ExchangeCode(
+                    credentials, single(form, "code"), single(form, "redirect_uri"),
+                    single(form, "code_verifier")),
+                caller=caller, uow=c.uow, clock=c.clock, keyring=c.keyring, keys=c.keys,
+                jose=c.jose, settings=c.settings)
+        elif grant_type == "refresh_token" and c.settings.oidc_refresh_seconds:
+            issued = await run_in_threadpool(
+                oidc_tokens.refresh, oidc_tokens.RefreshTokens(
+                    credentials, single(form, "refresh_token"), single(form, "scope")),
+                caller=caller, uow=c.uow, clock=c.clock, keyring=c.keyring, keys=c.keys,
+                jose=c.jose, settings=c.settings)
+        else:
+            raise OAuthError("unsupported_grant_type", "grant_type is authorization_code or "
+                             "refresh_token", code="oidc.grant_type")
     except YunzhangError as error:
         return _json_error(error)
-    return JSONResponse({"access_token": issued.access_token, "token_type": "Bearer",
-                         "expires_in": issued.expires_in, "id_token": issued.id_token,
-                         "scope": issued.scope}, headers=NO_STORE)
+    body: dict[str, object] = {"access_token": issued.access_token, "token_type": "Bearer",
+                               "expires_in": issued.expires_in, "id_token": issued.id_token,
+                               "scope": issued.scope}
+    if issued.refresh_token is not None:
+        body["refresh_token"] = issued.refresh_token
+    return JSONResponse(body, headers=NO_STORE)
 
 
 def _userinfo(request: Request, c: ContainerDep) -> JSONResponse:

@@ -41,6 +41,9 @@ def upgrade() -> None:
         sa.Column("code_expires_at", TS),
         sa.Column("access_hash", sa.String(64)),
         sa.Column("access_expires_at", TS),
+        sa.Column("refresh_hash", sa.String(64)),
+        sa.Column("previous_refresh_hash", sa.String(64)),
+        sa.Column("refresh_expires_at", TS),
         sa.Column("redeemed_at", TS),
         sa.Column("revoked_at", TS),
     )
@@ -48,6 +51,10 @@ def upgrade() -> None:
                     unique=True)
     op.create_index("ix_oidc_authorizations_access_hash", "oidc_authorizations",
                     ["access_hash"], unique=True)
+    op.create_index("ix_oidc_authorizations_refresh_hash", "oidc_authorizations",
+                    ["refresh_hash"], unique=True)
+    op.create_index("ix_oidc_authorizations_previous_refresh_hash", "oidc_authorizations",
+                    ["previous_refresh_hash"])
     op.create_index("ix_oidc_authorizations_person", "oidc_authorizations",
                     ["person_id", "client_id"])
     op.create_table(
@@ -68,6 +75,9 @@ def downgrade() -> None:
     op.drop_index("ix_oidc_consents_person", table_name="oidc_consents")
     op.drop_table("oidc_consents")
     op.drop_index("ix_oidc_authorizations_person", table_name="oidc_authorizations")
+    op.drop_index("ix_oidc_authorizations_previous_refresh_hash",
+                  table_name="oidc_authorizations")
+    op.drop_index("ix_oidc_authorizations_refresh_hash", table_name="oidc_authorizations")
     op.drop_index("ix_oidc_authorizations_access_hash", table_name="oidc_authorizations")
     op.drop_index("ix_oidc_authorizations_code_hash", table_name="oidc_authorizations")
     op.drop_table("oidc_authorizations")
