@@ -112,7 +112,8 @@ def exchange(cmd: ExchangeCode, *, caller: Caller, uow: UnitOfWorkFactory, clock
              keyring: Keyring, keys: KeyStore, jose: JoseCodec, settings: Settings) -> Tokens:
     """grant_type=authorization_code. Every refusal is invalid_grant (RFC 6749 §5.2) but for
     the client's own authentication; a code presented again revokes the tokens of its first
-    use, in a transaction of its own, before the refusal."""
+    use (committed before the refusal is raised). The ID token is signed inside the
+    transaction that redeems the code, so tokens are only ever given for a committed change."""
     system = authenticate_client(cmd.client, caller=caller, uow=uow, keyring=keyring)
     if not cmd.code or not cmd.redirect_uri or not cmd.code_verifier:
         raise OAuthError("invalid_request", "code, redirect_uri and code_verifier are required",
