@@ -73,6 +73,7 @@ class Provider:
         self.codes: dict[str, dict[str, Any]] = {}
         self.token_requests: list[httpx.Request] = []
         self.token_error: dict[str, str] | None = None
+        self.refresh_claims: dict[str, Any] = {}
         self.discovery: dict[str, Any] = {
             "issuer": ISSUER, "authorization_endpoint": f"{ISSUER}/oidc/authorize",
             "token_endpoint": f"{ISSUER}/oidc/token", "jwks_uri": f"{ISSUER}/oidc/jwks",
@@ -123,6 +124,15 @@ class Provider:
         if self.token_error:
             return httpx.Response(400, json=self.token_error)
         form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+        if form.get("grant_type") == "refresh_token":
+            if form.get("refresh_token") != "rt-1":
+                return httpx.Response(400, json={"error": "invalid_grant"})
+            refreshed = claims("x", **self.refresh_claims)
+            if "nonce" not in self.refresh_claims:
+                del refreshed["nonce"]  # Core §12.2: a refreshed ID token has none
+            return httpx.Response(200, json={
+                "access_token": "at-2", "token_type": "Bearer", "refresh_token": "rt-2",
+                "id_token": self.keys[0].sign(refreshed)})
         expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
         posted = (form.get("client_id"), form.get("client_secret")) == (CLIENT_ID, CLIENT_SECRET)
         if request.headers.get("authorization") != expected and not posted:
@@ -138,4 +148,5 @@ class Provider:
         token = self.keys[0].sign(claims(issued["nonce"], at_hash=at_hash, **issued["claims"]))
         return httpx.Response(200, json={"access_token": access, "token_type": "Bearer",
                                          "expires_in": 600, "id_token": token,
+                                         "refresh_token": "rt-1",
                                          "scope": "openid profile enterprise"})

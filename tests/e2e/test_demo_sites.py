@@ -347,10 +347,23 @@ def test_the_sdk_follows_a_key_rotation_of_the_provider(demo_server: Container,
         return oidc.finish_login(params, started)
 
     first = login()
+    login_token = first.id_token
     assert first.id_token.enterprise and first.id_token.enterprise.uscc == DEMO_USCC
     assert first.id_token.role == "legal_rep" and first.id_token.grants[0].all_business
     me = oidc.userinfo(first.tokens.access_token, expected_subject=first.id_token.subject)
     assert me.name == first.id_token.name and me.role == "legal_rep"
+    assert first.tokens.refresh_token
+    renewed = oidc.refresh(first.tokens.refresh_token, previous=first.id_token)
+    assert renewed.id_token.subject == first.id_token.subject
+    assert renewed.tokens.access_token != first.tokens.access_token
+    assert oidc.userinfo(renewed.tokens.access_token).role == "legal_rep"
+    assert renewed.tokens.refresh_token
+    with pytest.raises(SdkError) as caught:  # the replaced refresh token: a copy is abroad
+        oidc.refresh(first.tokens.refresh_token, previous=login_token)
+    assert caught.value.code == "oidc.invalid_grant"
+    with pytest.raises(SdkError) as caught:  # ... so the login's tokens are all revoked
+        oidc.userinfo(renewed.tokens.access_token)
+    assert caught.value.code == "oidc.invalid_token"
     with pytest.raises(SdkError) as caught:
         oidc.userinfo("not-a-token-of-this-provider")
     assert caught.value.status == 401 and caught.value.code == "oidc.invalid_token"
@@ -358,10 +371,10 @@ def test_the_sdk_follows_a_key_rotation_of_the_provider(demo_server: Container,
     token_keys.rotate(TokenPurpose.OIDC, caller=OPERATOR, uow=c.uow, keys=c.keys, jose=c.jose,
                       clock=c.clock, settings=c.settings)
     second = login()
-    old_kid = parse(first.id_token.raw).header["kid"]
+    old_kid = parse(login_token.raw).header["kid"]
     assert parse(second.id_token.raw).header["kid"] != old_kid
     assert fetched == ["/oidc/jwks", "/oidc/jwks"]  # fetched once more, for the new kid
-    assert oidc.validate_id_token(first.id_token.raw, nonce=first.id_token.claims["nonce"])
+    assert oidc.validate_id_token(login_token.raw, nonce=login_token.claims["nonce"])
     assert fetched == ["/oidc/jwks", "/oidc/jwks"]
 
 

@@ -230,3 +230,21 @@ def test_a_callback_naming_another_issuer_is_refused(provider: Provider) -> None
             {"code": code, "state": login.state, "iss": "https://evil.test"}, login)
     assert provider.token_requests == []
     assert oidc.finish_login({"code": code, "state": login.state, "iss": ISSUER}, login)
+
+
+def test_a_refresh_gives_a_validated_id_token_for_the_same_person(provider: Provider) -> None:
+    """Core §12.2: the refreshed ID token has no nonce (or the login's) and the same sub."""
+    oidc, login = client(provider), new_login()
+    code = provider.authorize(login.nonce, code_challenge(login.code_verifier))
+    done = oidc.finish_login({"code": code, "state": login.state}, login)
+    assert done.tokens.refresh_token == "rt-1"
+    renewed = oidc.refresh("rt-1", previous=done.id_token)
+    assert renewed.tokens.refresh_token == "rt-2" and "nonce" not in renewed.id_token.claims
+    assert renewed.id_token.subject == done.id_token.subject
+    refused("oidc.invalid_grant", oidc.refresh, "rt-0", previous=done.id_token)
+    provider.refresh_claims = {"sub": "someone-else"}
+    refused("oidc.subject", oidc.refresh, "rt-1", previous=done.id_token)
+    provider.refresh_claims = {"nonce": "another-login"}
+    refused("jwt.nonce", oidc.refresh, "rt-1", previous=done.id_token)
+    provider.refresh_claims = {"aud": "another.system"}
+    refused("jwt.aud", oidc.refresh, "rt-1", previous=done.id_token)

@@ -298,13 +298,26 @@ class OidcClient:
                 "redirect_uri": self.redirect_uri, "code_verifier": code_verifier}
         return self._token_request(form)
 
-    def refresh(self, refresh_token: str) -> TokenResponse:
-        """New tokens from a refresh token (RFC 6749 §6), where the provider issues them."""
-        return self._token_request({"grant_type": "refresh_token",
-                                    "refresh_token": refresh_token}, id_token_needed=False)
+    def refresh(self, refresh_token: str, *, previous: IdToken,
+                now: datetime | None = None) -> Login:
+        """New tokens from a refresh token (RFC 6749 §6; the platform rotates it: keep the new
+        one, the old one stops working). The new ID token is validated as a login's, except
+        that it carries no ``nonce`` or the login's (Core §12.2), and it must name the same
+        person (``sub``) as ``previous``, the ID token of the login (``oidc.subject``)."""
+        tokens = self._token_request({"grant_type": "refresh_token",
+                                      "refresh_token": refresh_token})
+        claims = jose.parse(tokens.id_token).payload
+        nonce = claims.get("nonce")
+        if nonce is not None and nonce != previous.claims.get("nonce"):
+            raise SdkError("the refreshed ID token names another login (nonce)",
+                           code="jwt.nonce")
+        token = self._validate(tokens.id_token, nonce=None, access_token=tokens.access_token,
+                               now=now)
+        if token.subject != previous.subject:
+            raise SdkError("the refreshed ID token names another person", code="oidc.subject")
+        return Login(tokens, token)
 
-    def _token_request(self, form: dict[str, str], *,
-                       id_token_needed: bool = True) -> TokenResponse:
+    def _token_request(self, form: dict[str, str]) -> TokenResponse:
         headers = {"accept": "application/json"}
         if self.auth_method == "client_secret_basic":
             # RFC 6749 §2.3.1: both are form-urlencoded before they go into Basic.
@@ -319,14 +332,14 @@ class OidcClient:
         if not isinstance(access, str) or not isinstance(kind, str) or kind.lower() != "bearer":
             raise SdkError("the token response has no bearer access token",
                            code="oidc.token_response")
-        if id_token_needed and not isinstance(id_token, str):
+        if not isinstance(id_token, str):
             raise SdkError("the token response has no ID token", code="oidc.token_response")
         expires = body.get("expires_in")
         refresh = body.get("refresh_token")
         scope = body.get("scope")
         return TokenResponse(
             access_token=access, token_type=kind,
-            id_token=id_token if isinstance(id_token, str) else "",
+            id_token=id_token,
             expires_in=expires if isinstance(expires, int) else None,
             refresh_token=refresh if isinstance(refresh, str) else None,
             scope=tuple(scope.split()) if isinstance(scope, str) else ())
@@ -340,6 +353,12 @@ class OidcClient:
         ``aud`` this client (``azp`` too when there are several audiences), ``exp`` not past
         and ``iat`` not in the future (each with ``leeway`` seconds of clock skew), ``nonce``
         the one sent, and ``at_hash`` when given an access token and the token carries one."""
+        return self._validate(id_token, nonce=nonce, access_token=access_token, now=now)
+
+    def _validate(self, id_token: str, *, nonce: str | None, access_token: str | None,
+                  now: datetime | None) -> IdToken:
+        """``validate_id_token``; ``nonce`` None: the token is a refresh's, whose nonce the
+        caller has checked."""
         jws = jose.parse(id_token)
         alg, kid = jws.header.get("alg"), jws.header.get("kid")
         if alg != ALGORITHM:
@@ -374,7 +393,8 @@ class OidcClient:
             raise SdkError("the ID token was issued in the future (iat): check the clocks",
                            code="jwt.iat")
         sent = claims.get("nonce")
-        if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), nonce.encode()):
+        if nonce is not None and (not isinstance(sent, str) or
+                                  not hmac.compare_digest(sent.encode(), nonce.encode())):
             raise SdkError("the ID token is not the answer to this login (nonce)",
                            code="jwt.nonce")
         at_hash = claims.get("at_hash")
