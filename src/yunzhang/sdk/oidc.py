@@ -167,8 +167,8 @@ def _text(claims: Mapping[str, Any], name: str) -> str | None:
 
 
 def identity_fields(claims: Mapping[str, Any]) -> dict[str, Any]:
-    """The platform's claims (docs/oidc.md: sub, name, phone_number, enterprise, role, grants) as the
-    fields of ``Identity``."""
+    """The platform's claims (docs/oidc.md: sub, name, phone_number, enterprise, role,
+    grants) as the fields of ``Identity``."""
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise SdkError("the token names no subject (sub)", code="jwt.claims")
