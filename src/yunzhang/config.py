@@ -119,6 +119,10 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # The demo business systems under /demo/ (yunzhang.demo_sites; on in `yunzhang demo`). Their
+    # credentials are fixed development values, so they run in development mode only.
+    demo_sites: bool = False
+
     @field_validator("region_code")
     @classmethod
     def _six_digits(cls, value: str) -> str:
@@ -151,6 +155,10 @@ class Settings(BaseSettings):
     def _refuse_dev_defaults(self) -> Settings:
         if self.development:
             return self
+        if self.demo_sites:
+            raise ValueError("YUNZHANG_DEMO_SITES is for development only (the demo business "
+                             "systems use built-in secrets); unset it or set "
+                             "YUNZHANG_ENV=development")
         for name, dev_value in (
             ("secret_key", DEV_SECRET_KEY),
             ("pii_key", DEV_PII_KEY),

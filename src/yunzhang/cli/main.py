@@ -100,13 +100,17 @@ def demo(
     if not s.development:
         raise YunzhangError("the demo runs in development mode only: set YUNZHANG_ENV=development",
                             code="demo.production")
+    base = f"http://127.0.0.1:{port}"
+    # The demo business systems under /demo/ call the platform at its public URL: this server,
+    # on whichever port it was given, unless the operator named another.
+    s = s.model_copy(update={"demo_sites": True, **(
+        {} if "YUNZHANG_PUBLIC_URL" in os.environ else {"public_url": base})})
     _configure_logging(s.log_level)
     c = build_container(s)
     migrate.upgrade(c.engine)
     data = seed_demo(caller=cli_caller(), uow=c.uow, keyring=c.keyring, passwords=c.passwords,
                      clock=c.clock, settings=s, scopes=c.scopes, keys=c.keys, factory=c.x509,
                      artist=c.artist)
-    base = f"http://127.0.0.1:{port}"
     contract = next((i for i, name, _ in data.seals if name.endswith("合同专用章")),
                     "<contract seal id>")
     lines = [
@@ -123,6 +127,12 @@ def demo(
         f"  password for all demo people: {data.password}",
         f"  business system {data.client_id}, client secret {data.client_secret} "
         f"(平台自动签 with the contract seal)",
+        "",
+        "Start here: the demo business systems (招投标 bidding, 社保申报 social insurance) log in by",
+        "scan and ask for a stamp (README: \"Try the demo business systems\"):",
+        f"  {base}/demo/",
+        *(f"  business system {d.client_id}, client secret {d.client_secret}"
+          for d in data.systems[1:]),
         "",
         "Open and try:",
         f"  {base}/docs                      the API (OpenAPI)",

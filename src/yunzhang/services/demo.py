@@ -1,9 +1,12 @@
 """Demo data for the quick start: one enterprise from a registry row, its legal representative
 and members, all verified, with passwords printed for the person trying the platform; a seal
-reviewer; the platform PKI; a claimed contract seal and an approved official seal."""
+reviewer; the platform PKI; a claimed contract seal and an approved official seal; the two demo
+business systems (招投标 demo.bidding, 社保申报 demo.social-insurance) with the redirect URIs and
+webhook URLs of the demo sites served under /demo/ (yunzhang.demo_sites)."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,6 +17,7 @@ from yunzhang.config import Settings
 from yunzhang.domain.persons import Person
 from yunzhang.domain.roles import Role
 from yunzhang.domain.scopes import ScopeTree
+from yunzhang.services import webhooks
 from yunzhang.services.context import Caller
 from yunzhang.services.enterprises import ImportRegistry, import_registry
 from yunzhang.domain.keys import KeyAlgorithm
@@ -79,6 +83,45 @@ DEMO_AUTO_STAMP_DAYS = 365
 
 
 @dataclass(frozen=True)
+class DemoSystem:
+    """A demo business system and what its demo site (under /demo/<site>/) needs to call the
+    platform: fixed development secrets, printed by `yunzhang demo`, refused elsewhere."""
+
+    client_id: str
+    name: str
+    site: str  # the path under /demo/
+    scopes: tuple[str, ...]
+    client_secret: str
+    webhook_secret: str  # whsec_ + base64 of 32 bytes (Standard Webhooks)
+
+    def site_url(self, public_url: str) -> str:
+        return f"{public_url.rstrip('/')}/demo/{self.site}/"
+
+    def redirect_uris(self, public_url: str) -> list[str]:
+        """The OpenID Connect callback (after logout the provider sends the browser back to the
+        site's home page, at the same origin)."""
+        return [f"{self.site_url(public_url)}callback"]
+
+    def webhook_url(self, public_url: str) -> str:
+        return f"{self.site_url(public_url)}webhooks"
+
+
+def _whsec(text: str) -> str:
+    assert len(text) == 32
+    return "whsec_" + base64.b64encode(text.encode()).decode()
+
+
+DEMO_SYSTEMS = (
+    DemoSystem(DEMO_BUSINESS_SYSTEM, DEMO_SYSTEM_NAME, "bidding", ("ecommerce.bidding",),
+               DEMO_CLIENT_SECRET, _whsec("demo-bidding-webhooks-yunzhang26")),
+    DemoSystem("demo.social-insurance", "示范社保申报系统 demo social-insurance filing",
+               "social-insurance", ("hr.social_insurance",),
+               "demo-social-insurance-client-secret-yunzhang-2026",
+               _whsec("demo-social-insurance-webhooks26")),
+)
+
+
+@dataclass(frozen=True)
 class DemoData:
     uscc: str
     enterprise_name: str
@@ -88,6 +131,7 @@ class DemoData:
     seals: tuple[tuple[str, str, str], ...] = ()  # (id, name, status)
     client_id: str = DEMO_BUSINESS_SYSTEM
     client_secret: str = DEMO_CLIENT_SECRET
+    systems: tuple[DemoSystem, ...] = DEMO_SYSTEMS
 
 
 def seed_demo(
@@ -134,9 +178,13 @@ def seed_demo(
     if not pki_ready:
         init_pki(InitPki(KeyAlgorithm(settings.key_algorithm)), caller=caller, uow=uow, keys=keys,
                  factory=factory, clock=clock, settings=settings)
+    registered = _business_systems(caller=caller, uow=uow, clock=clock, keyring=keyring,
+                                   scopes=scopes, settings=settings)
     if created:
         _seals(caller=caller, uow=uow, keys=keys, factory=factory, artist=artist, clock=clock,
                settings=settings, keyring=keyring, scopes=scopes)
+    elif DEMO_SYSTEMS[1].client_id in registered:  # a demo database from before this system
+        _social_insurance_seal_grant(caller=caller, uow=uow, clock=clock, settings=settings)
     with uow() as tx:
         enterprise = tx.enterprises.by_uscc(DEMO_USCC)
         assert enterprise is not None
@@ -167,14 +215,60 @@ def _seals(*, caller: Caller, uow: UnitOfWorkFactory, keys: KeyStore, factory: C
     create_seal_grant(CreateSealGrant(legal, DEMO_USCC, agent, str(contract.id),
                                       DEMO_BUSINESS_SYSTEM),
                       caller=caller, uow=uow, clock=clock, settings=settings)
-    register(RegisterSystem(DEMO_BUSINESS_SYSTEM, DEMO_SYSTEM_NAME, ["ecommerce.bidding"],
-                            ["http://127.0.0.1:8000/demo/bidding/callback"], DEMO_CLIENT_SECRET),
-             caller=caller, uow=uow, clock=clock, keyring=keyring, scopes=scopes)
+    _social_insurance_seal_grant(caller=caller, uow=uow, clock=clock, settings=settings)
     now = clock.now()
     create_auto_stamp_grant(
         CreateAutoStampGrant(legal, DEMO_USCC, DEMO_BUSINESS_SYSTEM, str(contract.id),
                              ["ecommerce.bidding"], now, now + timedelta(days=DEMO_AUTO_STAMP_DAYS)),
         caller=caller, uow=uow, clock=clock, scopes=scopes, settings=settings)
+
+
+def _business_systems(*, caller: Caller, uow: UnitOfWorkFactory, clock: Clock, keyring: Keyring,
+                      scopes: ScopeTree, settings: Settings) -> set[str]:
+    """Register the demo business systems that are missing, with their demo site's redirect
+    URIs and webhook URL, and the fixed development webhook secret (sealed, as the platform
+    keeps every webhook secret) the demo site verifies with. A system whose webhook was changed
+    since (`yunzhang rp set-webhook`) keeps it. The client ids newly registered."""
+    made = set()
+    public = settings.public_url
+    for demo in DEMO_SYSTEMS:
+        with uow() as tx:
+            known = tx.business_systems.by_client_id(demo.client_id) is not None
+        if not known:
+            register(RegisterSystem(demo.client_id, demo.name, list(demo.scopes),
+                                    demo.redirect_uris(public), demo.client_secret),
+                     caller=caller, uow=uow, clock=clock, keyring=keyring, scopes=scopes)
+            made.add(demo.client_id)
+        with uow(request_id=caller.request_id) as tx:
+            system = tx.business_systems.by_client_id(demo.client_id, lock=True)
+            assert system is not None
+            if system.webhook_url:
+                continue
+            system.webhook_url = demo.webhook_url(public)
+            system.webhook_secret = keyring.seal(webhooks.SECRET_PURPOSE,
+                                                 demo.webhook_secret.encode())
+            tx.audit.record(AuditRecord(AuditTag.BUSINESS_SYSTEM_UPDATE, caller.actor,
+                                        f"business_system:{demo.client_id}",
+                                        details={"webhook_url": system.webhook_url,
+                                                 "change": "demo webhook"}))
+            tx.commit()
+    return made
+
+
+def _social_insurance_seal_grant(*, caller: Caller, uow: UnitOfWorkFactory, clock: Clock,
+                                 settings: Settings) -> None:
+    """The agent may also use the contract seal in the demo social-insurance system."""
+    legal, agent = _person_id(uow, DEMO_PEOPLE[0].phone), _person_id(uow, DEMO_PEOPLE[2].phone)
+    with uow() as tx:
+        enterprise = tx.enterprises.by_uscc(DEMO_USCC)
+        assert enterprise is not None
+        contract = next((s for s in tx.seals.of_enterprise(enterprise.id)
+                         if s.type_code == "contract" and s.status.can_stamp()), None)
+    if contract is None:
+        return
+    create_seal_grant(CreateSealGrant(legal, DEMO_USCC, agent, str(contract.id),
+                                      DEMO_SYSTEMS[1].client_id),
+                      caller=caller, uow=uow, clock=clock, settings=settings)
 
 
 def _appoint(*, caller: Caller, uow: UnitOfWorkFactory, keyring: Keyring, clock: Clock,

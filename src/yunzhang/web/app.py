@@ -101,6 +101,10 @@ def create_app(
                              for path in (*verify.VERIFY_PATHS, *stamps.STAMP_PATHS)}},
         registry=registry,
     )
+    if settings.demo_sites:  # the demo business systems under /demo/ (development only)
+        from yunzhang.web.demo import demo_sites_router
+
+        app.include_router(demo_sites_router(settings))
     return app
 
 
