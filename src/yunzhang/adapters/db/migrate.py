@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -28,6 +29,7 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+@functools.cache  # the migrations ship with the code: read them once per process
 def head_revision() -> str:
     script = ScriptDirectory(str(MIGRATIONS))
     head = script.get_current_head()
