@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from html import unescape
@@ -22,10 +21,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 
 from tests.conftest import FAST_HASHER
-from tests.e2e.test_pki_live import OPERATOR, free_port
+from tests.e2e.test_pki_live import OPERATOR
+from tests.live import free_port, serving
 from tests.e2e.test_requests_live import LEGAL_REP, wallet
 from tests.e2e.test_stamping import signatures_valid
 from tests.e2e.test_wallet import LICENSE
@@ -64,17 +63,8 @@ def demo_server(blank_database_url: str, tmp_path: Path) -> Iterator[Container]:
               clock=c.clock, settings=c.settings, scopes=c.scopes, keys=c.keys, factory=c.x509,
               artist=c.artist)
     app = create_app(settings, container=c, deliver_outbox=True)
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if uv.started:
-            break
-        time.sleep(0.05)
-    assert uv.started, "the server did not start"
-    yield c
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, port):
+        yield c
     c.engine.dispose()
 
 

@@ -4,17 +4,14 @@ written into the certificate. Real time, real commits, a database of its own."""
 
 from __future__ import annotations
 
-import socket
 import ssl
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from tests.conftest import FAST_HASHER
+from tests.live import free_port, serving
 from tests.e2e.seals_support import openssl
 from yunzhang.adapters.db import migrate
 from yunzhang.adapters.db.engine import make_engine
@@ -30,13 +27,6 @@ from yunzhang.web.app import create_app
 OPERATOR = Caller(actor="operator", request_id="live")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(blank_database_url: str, tmp_path: Path) -> Iterator[Container]:
     engine = make_engine(blank_database_url)
@@ -47,17 +37,8 @@ def server(blank_database_url: str, tmp_path: Path) -> Iterator[Container]:
                              database_url=blank_database_url, public_url=f"http://127.0.0.1:{port}")
     container = build_container(settings, passwords=FAST_HASHER, limiter=MemoryRateLimiter())
     app = create_app(settings, container=container, deliver_outbox=False)
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if uv.started:
-            break
-        time.sleep(0.05)
-    assert uv.started, "the server did not start"
-    yield container
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, port):
+        yield container
     container.engine.dispose()
 
 

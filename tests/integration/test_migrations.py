@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlalchemy import DateTime, Engine, MetaData, inspect, text
 
+from tests.live import free_port
 from yunzhang.adapters.db import migrate
 from yunzhang.adapters.db.engine import make_engine
 from yunzhang.adapters.db.tables import metadata
@@ -124,12 +124,6 @@ def test_app_refuses_a_database_migrated_by_newer_code(blank_engine: Engine,
     with pytest.raises(DatabaseNotReady) as caught:
         create_app(app_settings(blank_database_url, tmp_path))
     assert caught.value.code == "db.ahead"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_serve_on_an_unmigrated_database_exits_with_one_line(blank_database_url: str,
