@@ -8,10 +8,13 @@ session ends as ``refused`` with the reason, so the screen learns it too.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from yunzhang.config import Settings
 from yunzhang.domain.audit import AuditTag
+from yunzhang.domain.devices import Device
 from yunzhang.domain.scan_sessions import ScanAction, ScanSession, WalletStep
 from yunzhang.errors import Conflict, InvalidInput, PermissionDenied
 from yunzhang.services import bindings, licenses, signing_requests
@@ -22,6 +25,7 @@ from yunzhang.services.ports import (
     Clock,
     DeviceKeys,
     PdfStamper,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
 from yunzhang.services.scan_sessions import WalletAnswer, audit_step, verified
@@ -65,59 +69,90 @@ def confirm(cmd: Confirmation, *, caller: Caller, uow: UnitOfWorkFactory, clock:
             device_keys: DeviceKeys, stamper: PdfStamper, settings: Settings,
             factory: CertificateFactory) -> ScanSession:
     """The person agrees; the device's signature is kept in the audit log as the evidence.
-    The work a request's step needs (stamping, embedding signatures) is done between two
-    transactions: the first checks the answer, the last records everything at once."""
+    A login or a binding is checked and carried out in one transaction; the work a request's
+    step needs (stamping, embedding signatures) is done between two: the first checks the
+    answer, the last checks it again and records everything at once."""
     if any(len(s) > MAX_SIGNATURE for s in cmd.document_signatures):
         raise InvalidInput("a document signature is at most 1 KiB", code="scan.signatures")
     answer = cmd.answer
-    with uow() as tx:
-        session, device = verified(tx, WalletStep.CONFIRM, answer, device_keys=device_keys)
-        session.check_answer(device.id, clock.now())
-        person_id = device.person_id
-    work = None
-    if session.request_step_id is not None:
-        try:
-            work = signing_requests.do_step(session, person_id, cmd.document_signatures,
-                                            caller=caller, uow=uow, stamper=stamper,
-                                            clock=clock, settings=settings, factory=factory)
-        except (PermissionDenied, Conflict) as refusal:
-            _refuse(answer, refusal, caller=caller, uow=uow, clock=clock,
-                    device_keys=device_keys)
-            raise
-    elif cmd.document_signatures:
-        raise InvalidInput(f"a {session.action.value} session takes no document signatures",
-                           code="scan.signatures")
-    if answer.license_id is not None and session.action is not ScanAction.LOGIN:
-        raise InvalidInput("only a login is confirmed with an e-license", code="scan.license")
-    try:
+    with _refusals_told(answer, caller=caller, uow=uow, clock=clock, device_keys=device_keys):
         with uow(request_id=caller.request_id) as tx:
             session, device = verified(tx, WalletStep.CONFIRM, answer, device_keys=device_keys)
             session.check_answer(device.id, clock.now())
-            details: dict[str, object] = {}
-            # Decisions before the first write: a refusal is audited in a transaction of its
-            # own, which must not wait for this one (SQLite has one writer at a time).
-            if session.binding_id is not None:
-                binding = bindings.carry_out(tx, session, person_id, caller=caller, uow=uow,
-                                             at=clock.now())
-                details = {"binding": str(binding.id), "binding_status": binding.status.value}
-            if answer.license_id is not None:
-                login = licenses.for_login(tx, answer.license_id, person_id=person_id,
-                                           device_id=device.id, at=clock.now())
-                session.license_id = login.id
-                details = {"license": str(login.id), "enterprise": login.uscc,
-                           "role": login.role.value}
-            session.decide(device.id, True, clock.now())
-            if work is not None:
-                view = signing_requests.record_step(tx, session, work, person_id, caller=caller,
-                                                    clock=clock)
-                details = {"request": str(view.request.id), "request_status": view.status.value}
-            audit_step(tx, AuditTag.SCAN_CONFIRM, session, device, answer.signature,
-                       caller=caller, **details)
-            tx.commit()
-            return session
+            _check_confirmation(cmd, session)
+            if session.request_step_id is None:  # a login, a binding: all in this transaction
+                return _decide(tx, session, device, answer, None, caller=caller, uow=uow,
+                               clock=clock)
+            person_id = device.person_id
+    # A request's step: the work (stamping, embedding signatures) is done between two
+    # transactions, the last records everything at once.
+    try:
+        work = signing_requests.do_step(session, person_id, cmd.document_signatures,
+                                        caller=caller, uow=uow, stamper=stamper, clock=clock,
+                                        settings=settings, factory=factory)
     except (PermissionDenied, Conflict) as refusal:
-        if refusal.code not in ("scan.used", "scan.expired", "scan.other_device", "scan.device",
-                                "scan.signature", "scan.not_scanned"):
+        _refuse(answer, refusal, caller=caller, uow=uow, clock=clock, device_keys=device_keys)
+        raise
+    with _refusals_told(answer, caller=caller, uow=uow, clock=clock, device_keys=device_keys):
+        with uow(request_id=caller.request_id) as tx:
+            # Checked again: the session may have been answered while the work was done.
+            session, device = verified(tx, WalletStep.CONFIRM, answer, device_keys=device_keys)
+            session.check_answer(device.id, clock.now())
+            return _decide(tx, session, device, answer, work, caller=caller, uow=uow,
+                           clock=clock)
+
+
+def _check_confirmation(cmd: Confirmation, session: ScanSession) -> None:
+    if session.request_step_id is None and cmd.document_signatures:
+        raise InvalidInput(f"a {session.action.value} session takes no document signatures",
+                           code="scan.signatures")
+    if cmd.answer.license_id is not None and session.action is not ScanAction.LOGIN:
+        raise InvalidInput("only a login is confirmed with an e-license", code="scan.license")
+
+
+def _decide(tx: UnitOfWork, session: ScanSession, device: Device, answer: WalletAnswer,
+            work: signing_requests.StepWork | None, *, caller: Caller, uow: UnitOfWorkFactory,
+            clock: Clock) -> ScanSession:
+    """Carry out what was confirmed and record it, in the transaction that checked the answer.
+    Decisions come before the first write: a refusal is audited in a transaction of its own,
+    which must not wait for this one (SQLite has one writer at a time)."""
+    person_id = device.person_id
+    details: dict[str, object] = {}
+    if session.binding_id is not None:
+        binding = bindings.carry_out(tx, session, person_id, caller=caller, uow=uow,
+                                     at=clock.now())
+        details = {"binding": str(binding.id), "binding_status": binding.status.value}
+    if answer.license_id is not None:
+        login = licenses.for_login(tx, answer.license_id, person_id=person_id,
+                                   device_id=device.id, at=clock.now())
+        session.license_id = login.id
+        details = {"license": str(login.id), "enterprise": login.uscc, "role": login.role.value}
+    session.decide(device.id, True, clock.now())
+    if work is not None:
+        view = signing_requests.record_step(tx, session, work, person_id, caller=caller,
+                                            clock=clock)
+        details = {"request": str(view.request.id), "request_status": view.status.value}
+    audit_step(tx, AuditTag.SCAN_CONFIRM, session, device, answer.signature, caller=caller,
+               **details)
+    tx.commit()
+    return session
+
+
+# Refusals of the answer itself: the session stays as it was (another device, too late...).
+_ANSWER_REFUSALS = ("scan.used", "scan.expired", "scan.other_device", "scan.device",
+                    "scan.signature", "scan.not_scanned")
+
+
+@contextmanager
+def _refusals_told(answer: WalletAnswer, *, caller: Caller, uow: UnitOfWorkFactory,
+                   clock: Clock, device_keys: DeviceKeys) -> Iterator[None]:
+    """When the platform cannot do what was confirmed (the decision function says no, the seal
+    was revoked), the session ends as refused with the reason, for the screen to show. The
+    refusal is written once the block's transaction is closed (SQLite has one writer)."""
+    try:
+        yield
+    except (PermissionDenied, Conflict) as refusal:
+        if refusal.code not in _ANSWER_REFUSALS:
             _refuse(answer, refusal, caller=caller, uow=uow, clock=clock,
                     device_keys=device_keys)
         raise
