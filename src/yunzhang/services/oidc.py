@@ -291,6 +291,9 @@ def finish(authorization_id: str, poll_token: str, *, caller: Caller, uow: UnitO
             tx.commit()
             return Finished(redirect=redirect)
         held = scan_sessions.login_license(tx, session)
+        # Every read before the first change: the authorization is then written once.
+        consent = tx.consents.find(session.person_id, authorization.client_id,
+                                   held and held.enterprise_id)
         if held is None:  # a natural person's login
             authorization.authenticated(session.person_id, session.decided_at or now)
         else:
@@ -298,8 +301,6 @@ def finish(authorization_id: str, poll_token: str, *, caller: Caller, uow: UnitO
                                         license_id=held.id, enterprise_id=held.enterprise_id,
                                         uscc=held.uscc, enterprise_name=held.enterprise_name,
                                         role=held.role)
-        consent = tx.consents.find(session.person_id, authorization.client_id,
-                                   authorization.enterprise_id)
         if authorization.force_consent or consent is None \
                 or not consent.covers(authorization.scopes):
             ask = _ask(tx, authorization, poll_token, keyring=keyring, tree=scopes)

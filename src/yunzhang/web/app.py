@@ -69,7 +69,11 @@ def create_app(
     registry = CollectorRegistry()
     app.state.metrics_registry = registry
     problems.install(app)
+    # Routes are matched in order, one by one (about 150 of them): the scan login's endpoints
+    # come first, as every business system's every login goes through them (docs/oidc.md).
     app.include_router(health.router)
+    app.include_router(oidc_router)
+    app.include_router(scan_sessions.router)
     app.include_router(persons.router)
     app.include_router(enterprises.router)
     app.include_router(roles.router)
@@ -80,13 +84,11 @@ def create_app(
     app.include_router(pki.tsa)
     app.include_router(verify.router)
     app.include_router(stamps.router)
-    app.include_router(scan_sessions.router)
     app.include_router(admin.router)
     app.include_router(admin_pki.router)
     app.include_router(business_systems.router)
     app.include_router(signing_requests.router)
     app.include_router(licenses.router)
-    app.include_router(oidc_router)
     app.include_router(consents.router)
     app.add_middleware(
         RequestContextMiddleware,

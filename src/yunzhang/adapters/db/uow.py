@@ -130,6 +130,8 @@ class SqlUnitOfWork:
         self.session.rollback()
 
     def _append_audit(self) -> None:
+        """Chain the pending events after the head, which stays locked until the commit: audited
+        transactions append one after the other, each seeing the head the previous one left."""
         if not self.audit.pending:
             return
         head = tables.audit_head
@@ -142,6 +144,7 @@ class SqlUnitOfWork:
         else:
             seq, prev = int(row.seq), str(row.hash)
         at = self._clock.now()
+        rows = []
         for record in self.audit.pending:
             seq += 1
             fields = dict(
@@ -154,11 +157,18 @@ class SqlUnitOfWork:
                 details=record.details,
                 prev_hash=prev,
             )
-            digest = event_hash(**fields)  # type: ignore[arg-type]
-            self.session.execute(insert(tables.audit_events).values(seq=seq, hash=digest, **fields))
-            prev = digest
-        self.session.execute(update(head).where(head.c.id == 1).values(seq=seq, hash=prev))
+            prev = event_hash(**fields)  # type: ignore[arg-type]
+            rows.append({"seq": seq, "hash": prev, **fields})
         self.audit.pending.clear()
+        events = insert(tables.audit_events).values(rows)
+        moved = update(head).where(head.c.id == 1).values(seq=seq, hash=prev)
+        if self.session.get_bind().dialect.name == "postgresql":
+            # One round trip: the events are inserted by a data-modifying WITH of the head's
+            # update (PostgreSQL runs it exactly once, read or not).
+            self.session.execute(moved.add_cte(events.cte("appended")))
+        else:
+            self.session.execute(events)
+            self.session.execute(moved)
 
 
 def _translate(err: SQLAlchemyError) -> YunzhangError:
