@@ -11,8 +11,8 @@ from concurrent clients. One login is every request a real one makes:
 2. the wallet reads the scan session, scans and confirms it with the e-license, each step
    signed by its device key (ECDSA P-256, the key unlocked once beforehand: the argon2id
    unlock is the phone's cost, not the server's);
-3. the page asks ``/oidc/authorize/{id}/wait`` and learns ``confirmed``, then ``/done`` sends
-   it to the business system's redirect URI with the code (consent was given once, before);
+3. the page asks ``/oidc/authorize/{id}/wait`` and learns ``confirmed`` and where to go: the
+   business system's redirect URI with the code (consent was given once, before);
 4. the business system exchanges the code for tokens at ``/oidc/token`` (HTTP Basic) and
    checks that an ID token came back.
 
@@ -72,6 +72,10 @@ PG_URL = os.environ.get("YUNZHANG_BENCH_PG_URL", "postgresql://postgres@127.0.0.
 CLIENT_ID, REDIRECT = "bench.portal", "http://127.0.0.1:9/callback"
 SECRET = "bench-portal-client-secret-0123456789abcdef"
 OPERATOR = Caller(actor="operator")
+# The requests of one login, by the last part of their path (a scan session's id: the wallet's
+# read of it).
+STEPS = {"/oidc/authorize": "authorize", "scan": "scan", "confirm": "confirm", "wait": "wait",
+         "/oidc/token": "token", "done": "done", "consent": "consent"}
 
 
 @contextmanager
@@ -141,9 +145,19 @@ class Client:
 
     def __init__(self, base: str, setup: Setup) -> None:
         self.setup = setup
-        self.browser = httpx.Client(base_url=base, timeout=30)
-        self.wallet = httpx.Client(base_url=base, timeout=30)
-        self.backend = httpx.Client(base_url=base, timeout=30, auth=(CLIENT_ID, SECRET))
+        self.steps: list[tuple[str, float]] = []  # (step, seconds) of each request
+        hooks = {"response": [self._seen]}
+        self.browser = httpx.Client(base_url=base, timeout=30, event_hooks=hooks)
+        self.wallet = httpx.Client(base_url=base, timeout=30, event_hooks=hooks)
+        self.backend = httpx.Client(base_url=base, timeout=30, auth=(CLIENT_ID, SECRET),
+                                    event_hooks=hooks)
+
+    def _seen(self, response: httpx.Response) -> None:
+        response.read()
+        path = response.request.url.path
+        step = STEPS.get(path.rsplit("/", 1)[-1] if "/scan-sessions/" in path
+                         or "/authorize/" in path else path, "view")
+        self.steps.append((step, response.elapsed.total_seconds()))
 
     def sign(self, view: dict[str, Any], step: WalletStep, license_id: str | None) -> str:
         message = step_message(step, view["id"], view["nonce"], shown_digest(view), license_id)
@@ -170,14 +184,17 @@ class Client:
                                       json=body))
         waited = self._ok(self.browser.get(f"/oidc/authorize/{session_id}/wait"))
         assert waited["state"] == "confirmed", waited
-        done = self.browser.get(f"/oidc/authorize/{session_id}/done")
+        location = waited["next"]  # where the page's script goes: the code, or consent first
         if consent:
-            token = re.search(r'name="form_token" value="([^"]+)"', done.text)
-            assert done.status_code == 200 and token, done.text[:500]
+            page = self.browser.get(location)
+            token = re.search(r'name="form_token" value="([^"]+)"', page.text)
+            assert page.status_code == 200 and token, page.text[:500]
             done = self.browser.post(f"/oidc/authorize/{session_id}/consent", data={
                 "form_token": unescape(token.group(1)), "decision": "approve"})
-        assert done.status_code == 303, done.text[:500]
-        query = parse_qs(urlsplit(done.headers["location"]).query)
+            assert done.status_code == 303, done.text[:500]
+            location = done.headers["location"]
+        assert location.startswith(REDIRECT + "?"), location
+        query = parse_qs(urlsplit(location).query)
         assert query["state"] == [state], query
         tokens = self._ok(self.backend.post("/oidc/token", data={
             "grant_type": "authorization_code", "code": query["code"][0],
@@ -252,6 +269,7 @@ def run(logins: int, concurrency: int, warmup: int) -> None:
                 clients[i % concurrency].login()
             latencies: list[float] = []
             failures: list[str] = []
+            steps: dict[str, list[float]] = {}
             lock = threading.Lock()
             todo = iter(range(logins))
 
@@ -261,6 +279,7 @@ def run(logins: int, concurrency: int, warmup: int) -> None:
                         if next(todo, None) is None:
                             return
                     started = time.perf_counter()
+                    client.steps.clear()
                     try:
                         client.login()
                     except (AssertionError, httpx.HTTPError) as exc:
@@ -269,6 +288,8 @@ def run(logins: int, concurrency: int, warmup: int) -> None:
                         continue
                     with lock:
                         latencies.append(time.perf_counter() - started)
+                        for step, seconds in client.steps:
+                            steps.setdefault(step, []).append(seconds)
 
             server_cpu0, pg_cpu0 = cpu_seconds([server.pid]), postgres_cpu()
             wall0 = time.perf_counter()
@@ -293,6 +314,9 @@ def run(logins: int, concurrency: int, warmup: int) -> None:
     print(f"yunzhang  {done / wall:.1f} logins/s wall, {per_cpu:.1f} logins/s per server CPU "
           f"({server_cpu:.1f} CPU s for {done}), p50 {p50:.1f} ms, p99 {p99:.1f} ms, mean "
           f"{statistics.fmean(latencies) * 1000:.1f} ms")
+    requests = sum(len(v) for v in steps.values()) / max(done, 1)
+    print(f"requests  {requests:.0f} per login; p50 of each: " + ", ".join(
+        f"{name} {statistics.median(v) * 1000:.1f} ms" for name, v in steps.items()))
     print(f"postgres  {pg_cpu / max(done, 1) * 1000:.2f} CPU ms per login "
           f"({pg_cpu:.1f} CPU s)")
     print(f"ratio     {per_cpu / KEYCLOAK_PER_VCPU:.1f}x Keycloak's per-vCPU rate")

@@ -155,7 +155,10 @@ def consent(browser: TestClient, page: Page, html: str, decision: str = "approve
 
 def code_from(response: httpx.Response, login: Login) -> str:
     assert response.status_code == 303, response.text
-    location = response.headers["location"]
+    return code_in(response.headers["location"], login)
+
+
+def code_in(location: str, login: Login) -> str:
     assert location.startswith(login.redirect_uri + "?"), location
     got = query_of(location)
     assert got["state"] == login.state and got["iss"] == "http://127.0.0.1:8000", got

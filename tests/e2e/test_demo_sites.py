@@ -126,15 +126,16 @@ def log_in(c: Container, slug: str, wallet_: WalletClient, *, license: str | Non
         assert wallet_.answer(request, "deny", license_password=LICENSE) == "denied"
     else:
         assert wallet_.confirm(request, license_password=LICENSE, license=license) == "confirmed"
-    page.get(f"/oidc/authorize/{session_id}/wait", params={"wait": 5})
-    answer = page.get(f"/oidc/authorize/{session_id}/done")
-    if answer.status_code == 200:  # the consent page (同意授权), the first time
+    # The page's poll learns the answer and where to go, as the page's script does.
+    back = page.get(f"/oidc/authorize/{session_id}/wait", params={"wait": 5}).json()["next"]
+    if back == f"/oidc/authorize/{session_id}/done":  # the consent page (同意授权), first time
+        answer = page.get(back)
         token = re.search(r'name="form_token" value="([^"]+)"', answer.text)
-        assert token, answer.text
+        assert answer.status_code == 200 and token, answer.text
         answer = page.post(f"/oidc/authorize/{session_id}/consent",
                            data={"form_token": unescape(token.group(1)), "decision": "approve"})
-    assert answer.status_code == 303, answer.text
-    back = answer.headers["location"]
+        assert answer.status_code == 303, answer.text
+        back = answer.headers["location"]
     assert back.startswith(f"{c.settings.public_url}/demo/{slug}/callback?")
     return page, page.get(back)
 

@@ -24,6 +24,7 @@ from tests.e2e.oidc_support import (
     Login,
     Page,
     code_from,
+    code_in,
     confirm_in_wallet,
     consent,
     done,
@@ -31,6 +32,7 @@ from tests.e2e.oidc_support import (
     error_redirect,
     exchange,
     oauth_error,
+    query_of,
     open_page,
     qr_text,
     wallet_for,
@@ -76,12 +78,12 @@ def login_code(client: TestClient, wallet: WalletClient, login: Login, *,
     page = open_page(client, login)
     now = client.app.state.container.clock.now()  # type: ignore[attr-defined]
     assert confirm_in_wallet(wallet, page, uscc=uscc, now=now) == "confirmed"
-    assert client.get(f"/oidc/authorize/{page.id}/wait").json() == {"state": "confirmed"}
-    answer = done(client, page)
-    if answer.status_code == 200:
-        assert consents, "consent was asked though it is remembered"
-        answer = consent(client, page, answer.text)
-    return code_from(answer, login)
+    waited = client.get(f"/oidc/authorize/{page.id}/wait")
+    assert waited.json()["state"] == "confirmed" and waited.headers["cache-control"] == "no-store"
+    if waited.json()["next"] != f"/oidc/authorize/{page.id}/done":
+        return code_in(waited.json()["next"], login)  # the poll's answer carries the code
+    assert consents, "consent was asked though it is remembered"
+    return code_from(consent(client, page, done(client, page).text), login)
 
 
 def id_token_of(client: TestClient, container: Container, tokens: dict[str, Any],
@@ -130,10 +132,12 @@ def test_a_login_with_the_license_end_to_end(client: TestClient, container: Cont
     assert qr_text(page.html, tmp_path) == page.scan_url  # what a QR reader reads from it
     shown = rep_wallet.read(page.scan_url)
     assert shown.view["action"] == "login" and "ecommerce.bidding" in shown.view["subject"]
-    assert client.get(f"/oidc/authorize/{page.id}/wait").json() == {"state": "pending"}
+    assert client.get(f"/oidc/authorize/{page.id}/wait").json() == {"state": "pending",
+                                                                    "next": None}
     now = container.clock.now()
     assert confirm_in_wallet(rep_wallet, page, uscc=cast.company.uscc, now=now) == "confirmed"
-    assert client.get(f"/oidc/authorize/{page.id}/wait?wait=2").json() == {"state": "confirmed"}
+    assert client.get(f"/oidc/authorize/{page.id}/wait?wait=2").json() == {
+        "state": "confirmed", "next": f"/oidc/authorize/{page.id}/done"}
     # The first login at this business system for this enterprise asks for consent.
     asked = done(client, page)
     assert asked.status_code == 200 and "同意授权" in asked.text
@@ -311,9 +315,29 @@ def test_declined_or_expired_in_the_wallet(client: TestClient, clock: FixedClock
                                        "access_denied")["error_description"]
     late = open_page(client, login)
     clock.advance(seconds=121)
-    assert client.get(f"/oidc/authorize/{late.id}/wait").json() == {"state": "expired"}
+    # Expired: the page offers a new code; the business system hears of it only from /done.
+    assert client.get(f"/oidc/authorize/{late.id}/wait").json() == {"state": "expired",
+                                                                    "next": None}
     got = error_redirect(done(client, late), login, "access_denied")
     assert "expired" in got["error_description"]
+
+
+def test_the_poll_finishes_the_login_once(client: TestClient, cast: Cast,
+                                         system: dict[str, str],
+                                         rep_wallet: WalletClient) -> None:
+    """The page's poll answers where to go once the wallet answered: a declined login goes back
+    to the business system with access_denied; a second poll finishes nothing twice."""
+    login = Login(system["client_id"])
+    page = open_page(client, login)
+    assert confirm_in_wallet(rep_wallet, page, uscc=None, deny=True) == "denied"
+    waited = client.get(f"/oidc/authorize/{page.id}/wait")
+    assert waited.json()["state"] == "denied" and waited.headers["cache-control"] == "no-store"
+    got = query_of(waited.json()["next"])
+    assert waited.json()["next"].startswith(login.redirect_uri + "?")
+    assert got["error"] == "access_denied" and got["state"] == login.state
+    again = client.get(f"/oidc/authorize/{page.id}/wait").json()
+    assert again == {"state": "denied", "next": f"/oidc/authorize/{page.id}/done"}
+    error_page(done(client, page), "invalid_request")  # finished: told on the page, no redirect
 
 
 def test_the_page_needs_its_own_cookie_and_its_own_business_system(

@@ -85,8 +85,11 @@ def front_channel(live: Live, url: str) -> str:
     started = time.monotonic()
     learned = browser.get(f"{live.base}/oidc/authorize/{session_id}/wait",
                           params={"wait": 5}).json()
-    assert learned == {"state": "confirmed"} and time.monotonic() - started < 4
-    answer = browser.get(f"{live.base}/oidc/authorize/{session_id}/done")
+    assert learned["state"] == "confirmed" and time.monotonic() - started < 4
+    if learned["next"].startswith(live.redirect_uri + "?"):  # consent remembered: the code
+        return str(learned["next"])
+    assert learned["next"] == f"/oidc/authorize/{session_id}/done"
+    answer = browser.get(f"{live.base}{learned['next']}")
     if answer.status_code == 200:
         assert "同意授权" in answer.text
         form_token = re.search(r'name="form_token" value="([^"]+)"', answer.text)

@@ -293,7 +293,7 @@ def finish(authorization_id: str, poll_token: str, *, caller: Caller, uow: UnitO
         held = scan_sessions.login_license(tx, session)
         # Every read before the first change: the authorization is then written once.
         consent = tx.consents.find(session.person_id, authorization.client_id,
-                                   held and held.enterprise_id)
+                                   held.enterprise_id if held is not None else None)
         if held is None:  # a natural person's login
             authorization.authenticated(session.person_id, session.decided_at or now)
         else:

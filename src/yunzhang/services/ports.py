@@ -459,6 +459,10 @@ class DeviceRepository(Protocol):
 
     def get(self, device_id: uuid.UUID) -> Device | None: ...
 
+    def with_owner(self, device_id: uuid.UUID) -> tuple[Device, Person] | None:
+        """The device and the person it belongs to, read at once (each wallet answer)."""
+        ...
+
     def of_person(self, person_id: uuid.UUID) -> list[Device]: ...
 
 

@@ -143,11 +143,11 @@ def verified(tx: UnitOfWork, step: WalletStep, cmd: WalletAnswer, *,
     """The session (locked) and the answering device, once the device is found active and its
     signature of this step of this session checks out; the caller then moves the session on."""
     session = _get(tx, cmd.session_id, lock=True)
-    device = tx.devices.get(cmd.device_id)
-    person = tx.persons.get(device.person_id) if device is not None else None
-    if device is None or device.status is not DeviceStatus.ACTIVE or person is None \
-            or person.status != "active":
+    owned = tx.devices.with_owner(cmd.device_id)
+    if owned is None or owned[0].status is not DeviceStatus.ACTIVE \
+            or owned[1].status != "active":
         raise PermissionDenied("this device is not enrolled, or was revoked", code="scan.device")
+    device = owned[0]
     if not device_keys.verify(device.public_key, session.signed_message(step, cmd.license_id),
                               cmd.signature):
         raise PermissionDenied("the signature is not this device's signature of this step "

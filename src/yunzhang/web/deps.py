@@ -22,7 +22,12 @@ CSRF_COOKIE = "yunzhang_csrf"
 CSRF_HEADER = "x-csrf-token"
 
 
-def get_container(request: Request) -> Container:
+# Dependencies that only read the request are ``async def``: FastAPI calls those in the event
+# loop, while a plain ``def`` is sent to the thread pool and back, a thread hop per request for
+# nothing. Those that read the database stay ``def`` (they block).
+
+
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -39,7 +44,7 @@ def _caller(request: Request, actor: str) -> Caller:
     )
 
 
-def anonymous_caller(request: Request) -> Caller:
+async def anonymous_caller(request: Request) -> Caller:
     return _caller(request, "anonymous")
 
 
@@ -78,7 +83,7 @@ Reader = Annotated[persons.Authenticated, Depends(session_reader)]
 Writer = Annotated[persons.Authenticated, Depends(session_writer)]
 
 
-def person_caller(request: Request) -> Caller:
+async def person_caller(request: Request) -> Caller:
     caller: Caller = request.state.caller
     return caller
 
@@ -86,7 +91,7 @@ def person_caller(request: Request) -> Caller:
 PersonCaller = Annotated[Caller, Depends(person_caller)]
 
 
-def operator_caller(request: Request, container: ContainerDep) -> Caller:
+async def operator_caller(request: Request, container: ContainerDep) -> Caller:
     """Platform operators authenticate with the admin token as a bearer token."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

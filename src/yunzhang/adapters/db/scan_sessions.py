@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from yunzhang.adapters.db import tables
 from yunzhang.domain.devices import Device
+from yunzhang.domain.persons import Person
 from yunzhang.domain.scan_sessions import ScanSession
 
 
@@ -22,6 +23,13 @@ class SqlDevices:
 
     def get(self, device_id: uuid.UUID) -> Device | None:
         return self._s.get(Device, device_id)
+
+    def with_owner(self, device_id: uuid.UUID) -> tuple[Device, Person] | None:
+        # One query for two rows; both land in the session's identity map.
+        row = self._s.execute(select(Device, Person).join(
+            Person, tables.persons.c.id == tables.devices.c.person_id).where(
+            tables.devices.c.id == device_id)).first()
+        return (row[0], row[1]) if row is not None else None
 
     def of_person(self, person_id: uuid.UUID) -> list[Device]:
         c = tables.devices.c

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from yunzhang.domain.scan_sessions import ScanState
@@ -73,24 +75,51 @@ async def authorize_form(request: Request, caller: AnonymousCaller, c: Container
 
 class WaitPublic(Public):
     state: ScanState
+    next: str | None = Field(default=None, description=(
+        "once the scan ended: where the page goes now, the business system's redirect URI "
+        "with the code (or the error), or this login's /done page (consent, an error page)"))
+
+
+_WAITING = (ScanState.PENDING, ScanState.SCANNED)
+_ANSWERED = (ScanState.CONFIRMED, ScanState.DENIED, ScanState.REFUSED)  # expired: the page
+# offers a new code instead, and the business system is told only if the person goes on
 
 
 @router.get("/oidc/authorize/{authorization_id}/wait", response_model=WaitPublic,
             include_in_schema=False)
-async def wait(authorization_id: str, request: Request, c: ContainerDep,
-               wait: Annotated[int, Query(ge=0, le=MAX_WAIT)] = 0) -> WaitPublic:
-    """The page's long poll of its scan session (the cookie's poll token), read once a second."""
+async def wait(authorization_id: str, request: Request, caller: AnonymousCaller,
+               c: ContainerDep, wait: Annotated[int, Query(ge=0, le=MAX_WAIT)] = 0) -> Response:
+    """The page's long poll of its scan session (the cookie's poll token), read once a second.
+    When the wallet has answered the login is finished at once, as /done would, and the answer
+    says where to go (WeChat's QR login answers its poll the same way): one request less per
+    login than a poll followed by /done."""
     token = request.cookies.get(COOKIE) or ""
     first = await run_in_threadpool(oidc.progress, authorization_id, token, uow=c.uow,
                                     clock=c.clock, keyring=c.keyring)
     current = first
     for _ in range(wait):
-        if current not in (ScanState.PENDING, ScanState.SCANNED) or current is not first:
+        if current not in _WAITING or current is not first:
             break
         await asyncio.sleep(1)
         current = await run_in_threadpool(oidc.progress, authorization_id, token, uow=c.uow,
                                           clock=c.clock, keyring=c.keyring)
-    return WaitPublic(state=current)
+    answer = WaitPublic(state=current, next=await run_in_threadpool(
+        _next, authorization_id, token, caller, c) if current in _ANSWERED else None)
+    # The answer may carry a code: never stored by a cache (RFC 6749 §5.1 for the same reason).
+    return JSONResponse(answer.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+
+
+def _next(authorization_id: str, poll_token: str, caller: AnonymousCaller,
+          c: ContainerDep) -> str:
+    done = f"/oidc/authorize/{quote(authorization_id)}/done"
+    try:
+        finished = oidc.finish(authorization_id, poll_token, caller=caller, uow=c.uow,
+                               clock=c.clock, keyring=c.keyring, settings=c.settings,
+                               scopes=c.scopes)
+    except YunzhangError as error:
+        told = oidc.page_error(error)
+        return oidc.error_redirect(told, c.settings) if told.redirect_uri is not None else done
+    return finished.redirect if finished.redirect is not None else done  # consent: on /done
 
 
 def _finished(done: oidc.Finished) -> Response:

@@ -101,7 +101,7 @@ check what is asked and confirm.</span></p>{link}
           again.href = location.href; again.hidden = false;
           document.getElementById("qr").style.opacity = "0.2"; return;
         }}
-        location.assign(base + "/done");
+        location.assign(s.next || base + "/done");
       }})
       .catch(function () {{ setTimeout(poll, 2000); }});
   }}
