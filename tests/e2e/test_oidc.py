@@ -32,9 +32,9 @@ from tests.e2e.oidc_support import (
     error_redirect,
     exchange,
     oauth_error,
-    query_of,
     open_page,
     qr_text,
+    query_of,
     wallet_for,
 )
 from tests.e2e.persons_support import limiter_on_test_clock, problem, tiny_png  # noqa: F401

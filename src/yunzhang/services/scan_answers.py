@@ -84,8 +84,6 @@ def confirm(cmd: Confirmation, *, caller: Caller, uow: UnitOfWorkFactory, clock:
                 return _decide(tx, session, device, answer, None, caller=caller, uow=uow,
                                clock=clock)
             person_id = device.person_id
-    # A request's step: the work (stamping, embedding signatures) is done between two
-    # transactions, the last records everything at once.
     try:
         work = signing_requests.do_step(session, person_id, cmd.document_signatures,
                                         caller=caller, uow=uow, stamper=stamper, clock=clock,

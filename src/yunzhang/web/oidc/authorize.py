@@ -26,13 +26,16 @@ MAX_QUERY = 8192
 MAX_WAIT = 25
 
 
+def _error_target(told: OAuthError, c: ContainerDep) -> str | None:
+    """RFC 6749 §4.1.2.1: the business system hears of an error when its redirect URI is known
+    to be right (this URL); otherwise it is shown on the page (None)."""
+    return oidc.error_redirect(told, c.settings) if told.redirect_uri is not None else None
+
+
 def _answer(error: YunzhangError, c: ContainerDep) -> Response:
-    """RFC 6749 §4.1.2.1: to the business system when its redirect URI is known to be right,
-    else on the page."""
     told = oidc.page_error(error)
-    if told.redirect_uri is not None:
-        return RedirectResponse(oidc.error_redirect(told, c.settings), status_code=303)
-    return pages.error_page(told)
+    target = _error_target(told, c)
+    return RedirectResponse(target, status_code=303) if target else pages.error_page(told)
 
 
 def _begin(params: dict[str, list[str]], request: Request, caller: AnonymousCaller,
@@ -81,8 +84,9 @@ class WaitPublic(Public):
 
 
 _WAITING = (ScanState.PENDING, ScanState.SCANNED)
-_ANSWERED = (ScanState.CONFIRMED, ScanState.DENIED, ScanState.REFUSED)  # expired: the page
-# offers a new code instead, and the business system is told only if the person goes on
+# Expired is not among them: the page offers a new code, and the business system is told only
+# if the person goes on to /done.
+_ANSWERED = (ScanState.CONFIRMED, ScanState.DENIED, ScanState.REFUSED)
 
 
 @router.get("/oidc/authorize/{authorization_id}/wait", response_model=WaitPublic,
@@ -117,9 +121,8 @@ def _next(authorization_id: str, poll_token: str, caller: AnonymousCaller,
                                clock=c.clock, keyring=c.keyring, settings=c.settings,
                                scopes=c.scopes)
     except YunzhangError as error:
-        told = oidc.page_error(error)
-        return oidc.error_redirect(told, c.settings) if told.redirect_uri is not None else done
-    return finished.redirect if finished.redirect is not None else done  # consent: on /done
+        return _error_target(oidc.page_error(error), c) or done  # the page: shown on /done
+    return finished.redirect or done  # consent is asked on /done
 
 
 def _finished(done: oidc.Finished) -> Response:
